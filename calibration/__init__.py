@@ -1,0 +1,1 @@
+"""Bench measurements (dark, Fourier geometry, LUT, wavefront, camera registration) and the compiler."""

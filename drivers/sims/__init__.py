@@ -1,0 +1,1 @@
+"""pyvisa-sim instrument definitions shipped with the package (opened by the unchanged drivers)."""

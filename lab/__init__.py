@@ -1,0 +1,1 @@
+"""The lab: inference loop, latency, run records and the ``osclc`` command line."""
