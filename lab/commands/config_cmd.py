@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from osclc.lab.config_files import default_yaml, load_config, read_yaml
+from osclc.lab.config_files import default_yaml, load_config, read_yaml, reference_markdown, update_readme
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = actions.add_parser("show", help="print the default config of a kind, every key commented with its unit")
     show.add_argument("kind", help="config kind: bench, train, loop, ...")
     show.set_defaults(func=_show)
+    ref = actions.add_parser("reference", help="print the Markdown reference of every config kind (or --write it into a README)")
+    ref.add_argument("--write", metavar="README", default=None, help="replace the reference between the markers of this file")
+    ref.set_defaults(func=_reference)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -29,4 +32,13 @@ def _check(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     print(default_yaml(args.kind), end="")
+    return 0
+
+
+def _reference(args: argparse.Namespace) -> int:
+    if args.write:
+        changed = update_readme(args.write)
+        print(f"{args.write}: config reference {'updated' if changed else 'already up to date'}")
+    else:
+        print(reference_markdown(), end="")
     return 0
