@@ -1,0 +1,101 @@
+"""The laser source: identity, power (mW) refused above the configured maximum, emission, status.
+
+A backend implements ``_identity_hw``, ``_set_power_hw``, ``_power_hw``, ``_set_emission_hw``,
+``_status_hw`` and optionally ``_close_hw``. :meth:`Laser.close` always turns emission off first.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from osclc.drivers.clock import Clock
+from osclc.drivers.device import Device
+from osclc.drivers.errors import InterlockOpen, InvalidSetting
+from osclc.drivers.retry import RetryPolicy
+
+
+@dataclass
+class LaserStatus:
+    """``emission`` on/off, set ``power_mw`` (mW), ``interlock_closed`` (True = safe to emit), active ``faults``."""
+
+    emission: bool
+    power_mw: float
+    interlock_closed: bool
+    faults: list[str] = field(default_factory=list)
+
+
+class Laser(Device, ABC):
+    """A laser whose power may never be set above ``max_power_mw`` (mW, from the bench config)."""
+
+    kind = "laser"
+
+    def __init__(self, name: str, max_power_mw: float, clock: Clock | None = None, retry: RetryPolicy | None = None) -> None:
+        super().__init__(name, clock, retry)
+        if not max_power_mw > 0:
+            raise InvalidSetting(f"laser {name!r}: max_power_mw must be > 0 mW, got {max_power_mw!r}")
+        self.max_power_mw = float(max_power_mw)
+
+    def identity(self) -> str:
+        """The instrument's identification string (``*IDN?`` or equivalent)."""
+        return self._hw("read its identity", self._identity_hw)
+
+    def set_power_mw(self, mw: float) -> None:
+        """Set the output power (mW); refused (InvalidSetting) when NaN, negative or above ``max_power_mw``."""
+        value = self._check_number("power_mw", mw, 0.0, self.max_power_mw, "mW (the bench's max_power_mw)")
+        self._hw("set the power", lambda: self._set_power_hw(value))
+
+    def power_mw(self) -> float:
+        """The power setpoint the laser reports (mW)."""
+        return float(self._hw("read the power", self._power_hw))
+
+    def set_emission(self, on: bool) -> None:
+        """Turn emission on or off; turning it on with the interlock open raises InterlockOpen (laser stays off)."""
+        if on:
+            status = self.status()
+            if not status.interlock_closed:
+                raise InterlockOpen(f"{self._label()}: the safety interlock is open; close it before turning emission on", self.name)
+        self._hw("switch emission", lambda: self._set_emission_hw(bool(on)))
+
+    def status(self) -> LaserStatus:
+        """Emission, power, interlock and faults as the laser reports them."""
+        return self._hw("read its status", self._status_hw)
+
+    def close(self) -> None:
+        """Turn emission off (always attempted) and release the laser; calling it again does nothing."""
+        if self.closed:
+            return
+        try:
+            self._hw("switch emission off", lambda: self._set_emission_hw(False))
+        finally:
+            self.closed = True
+            self._close_hw()
+
+    def state(self) -> dict[str, object]:
+        """A short description for ``osclc bench check``."""
+        status = self.status()
+        return {"emission": status.emission, "power_mw": status.power_mw, "max_power_mw": self.max_power_mw,
+                "interlock_closed": status.interlock_closed, "faults": status.faults}
+
+    @abstractmethod
+    def _identity_hw(self) -> str:
+        """Query the identification string."""
+
+    @abstractmethod
+    def _set_power_hw(self, mw: float) -> None:
+        """Send a validated power setpoint (mW)."""
+
+    @abstractmethod
+    def _power_hw(self) -> float:
+        """Query the power setpoint (mW)."""
+
+    @abstractmethod
+    def _set_emission_hw(self, on: bool) -> None:
+        """Switch emission on or off."""
+
+    @abstractmethod
+    def _status_hw(self) -> LaserStatus:
+        """Query emission, power, interlock and faults."""
+
+    def _close_hw(self) -> None:
+        """Release the device (default: nothing to release)."""
