@@ -1,0 +1,148 @@
+"""``osclc train`` / ``eval`` / ``experiment classification`` end to end on digits (1 epoch), and bad input -> exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from osclc.lab.cli import main
+from osclc.lab.runs import read_run
+from osclc.models.checkpoints import load_checkpoint
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models: one intra-op thread is ~30x faster than two on the shared, loaded test machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _config(tmp_path: Path, name: str, **fields) -> Path:
+    data = {"kind": "train", "dataset": "digits", "epochs": 1, "batch_size": 64,
+            "optimiser": {"name": "adam", "lr": 0.01, "schedule": "cosine"}} | fields
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _runs() -> list[Path]:
+    root = Path(os.environ["OSCLC_RUNS_DIR"])
+    return sorted(p for p in root.iterdir() if p.is_dir())
+
+
+def _new_run(before: list[Path]) -> Path:
+    (run,) = [p for p in _runs() if p not in before]
+    return run
+
+
+def _same_weights(a: Path, b: Path) -> bool:
+    ma, _ = load_checkpoint(a)
+    mb, _ = load_checkpoint(b)
+    sa, sb = ma.state_dict(), mb.state_dict()
+    return all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_train_teacher_then_student_with_kd_then_eval(tmp_path, capsys):
+    assert main(["train", "teacher", "--config", str(_config(tmp_path, "t", arch={"variant": "teacher"})), "--no-progress"]) == 0
+    (teacher_run,) = _runs()
+    info = read_run(teacher_run)
+    assert info.status == "completed" and info.manifest["config"]["arch"]["variant"] == "teacher"
+    assert len(info.records("epochs")) == 1
+    for name in ("loss.png", "accuracy.png", "confusion.png", "confusion.npy", "checkpoints/last/meta.json", "checkpoints/best/model.safetensors"):
+        assert (teacher_run / name).is_file(), name
+    metrics = info.metrics()
+    assert metrics["n_test"] == 359 and metrics["test_accuracy_low"] < metrics["test_accuracy"] < metrics["test_accuracy_high"]
+    assert metrics["test_accuracy"] > 0.5
+
+    before = _runs()
+    student_config = _config(tmp_path, "s", arch={"variant": "sclc", "detector": "intensity"}, kd={"alpha": 0.5, "temperature": 3.0})
+    teacher_ckpt = teacher_run / "checkpoints" / "best"
+    assert main(["train", "student", "--config", str(student_config), "--teacher", str(teacher_ckpt), "--no-progress"]) == 0
+    student_run = _new_run(before)
+    manifest = read_run(student_run).manifest
+    assert manifest["inputs"]["teacher"]["path"] == str(teacher_ckpt.resolve())
+    _, meta = load_checkpoint(student_run / "checkpoints" / "last")
+    assert meta.teacher["sha256"] == manifest["inputs"]["teacher"]["sha256"] and meta.arch.variant == "sclc"
+
+    before = _runs()
+    assert main(["eval", str(teacher_run / "checkpoints" / "last")]) == 0
+    eval_run = _new_run(before)
+    assert read_run(eval_run).metrics()["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert (eval_run / "confusion.png").is_file()
+    assert "accuracy" in capsys.readouterr().out
+
+
+def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path):
+    config = str(_config(tmp_path, "t", arch={"variant": "teacher"}, epochs=3, batch_size=128))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    process = subprocess.Popen([sys.executable, "-m", "osclc", "train", "teacher", "--config", config, "--no-progress"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            metas = list(Path(os.environ["OSCLC_RUNS_DIR"]).glob("*/checkpoints/last/meta.json"))
+            if metas and json.loads(metas[0].read_text())["epoch"] >= 1:
+                process.kill()  # SIGKILL after the first epoch's checkpoint
+                break
+            time.sleep(0.02)
+    finally:
+        process.kill()
+        process.wait()
+    (killed,) = _runs()
+    assert read_run(killed).status == "interrupted"
+    epochs_done = len(read_run(killed).records("epochs"))
+    assert 1 <= epochs_done < 3
+    # continue the killed run by its id (the config comes from its checkpoint), then train straight through
+    assert main(["train", "teacher", "--resume", killed.name, "--no-progress"]) == 0
+    resumed = _new_run([killed])
+    assert [r["epoch"] for r in read_run(resumed).records("epochs")] == list(range(epochs_done + 1, 4))
+    before = _runs()
+    assert main(["train", "teacher", "--config", config, "--no-progress"]) == 0
+    straight = _new_run(before)
+    assert _same_weights(resumed / "checkpoints" / "last", straight / "checkpoints" / "last")
+    assert _same_weights(resumed / "checkpoints" / "best", straight / "checkpoints" / "best")
+
+
+def test_bad_input_exits_2(tmp_path, capsys):
+    bad_key = _config(tmp_path, "bad", arch={"variant": "teacher"}, learning_rate=0.1)
+    assert main(["train", "teacher", "--config", str(bad_key)]) == 2
+    assert "learning_rate: unknown key" in capsys.readouterr().err
+    student = _config(tmp_path, "student", arch={"variant": "sclc"})
+    assert main(["train", "teacher", "--config", str(student)]) == 2
+    assert "'sclc' is a student" in capsys.readouterr().err
+    assert main(["train", "student", "--config", str(student), "--teacher", str(tmp_path / "nope")]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
+    bad_dataset = _config(tmp_path, "data", dataset="cifar10:" + str(tmp_path / "none"))
+    assert main(["train", "student", "--config", str(bad_dataset)]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "meta.json is missing" in capsys.readouterr().err
+
+
+def test_experiment_classification_writes_the_table(tmp_path):
+    args = ["experiment", "classification", "--seeds", "2", "--epochs", "1", "--variants", "sclc_kd,backend_only",
+            "--alphas", "0.5", "--temperatures", "2", "--no-progress"]
+    assert main(args) == 0
+    (run,) = _runs()
+    results = json.loads((run / "results.json").read_text())
+    entries = {v["name"]: v for v in results["variants"]}
+    assert list(entries) == ["teacher", "sclc_kd", "backend_only"]
+    for entry in entries.values():
+        assert entry["seeds"] == [0, 1] and entry["n_test"] == 359 and len(entry["per_seed"]) == 2
+        low, high = entry["interval"]
+        assert low <= entry["accuracy_mean"] <= high
+    assert entries["sclc_kd"]["settings"] == {"alpha": 0.5, "temperature": 2.0, "t_squared": True}
+    assert results["kd_selected_on_validation"]["sclc_kd"]["alpha"] == 0.5
+    table = (run / "results.md").read_text()
+    assert "| `sclc_kd` |" in table and (run / "results.png").is_file()
+    assert len(read_run(run).records("kd_selection")) == 1 and len(read_run(run).records("trainings")) == 6
