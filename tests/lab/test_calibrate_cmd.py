@@ -1,0 +1,44 @@
+"""``osclc calibrate``: records, partial updates, refusal of another bench, run folder with plots."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from osclc.calibration.record import CalibrationRecord
+from osclc.lab.cli import main
+
+
+def _bench(tmp_path, name="cal-test", **imperfections):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"kind": "bench", "name": name,
+                                    "simulation": {"imperfections": {"lut_gamma": 1.2, **imperfections}}}))
+    return path
+
+
+def test_calibrate_lut_then_camera_updates_the_record(tmp_path, capsys):
+    bench = _bench(tmp_path)
+    out = tmp_path / "calib.json"
+    runs = tmp_path / "runs"
+    assert main(["--runs-dir", str(runs), "calibrate", "lut", "--bench", str(bench), "--out", str(out)]) == 0
+    assert out.is_file() and out.with_suffix(".npz").is_file()
+    assert CalibrationRecord.load(out).measured == ["lut"]
+    assert main(["--runs-dir", str(runs), "calibrate", "camera", "--bench", str(bench), "--out", str(out)]) == 0
+    record = CalibrationRecord.load(out)
+    assert record.measured == ["lut", "camera"] and set(record.stats) >= {"lut", "camera"}
+    folders = sorted(p for p in runs.iterdir() if p.is_dir())
+    assert len(folders) == 2 and (folders[0] / "lut.png").is_file() and (folders[1] / "affines.png").is_file()
+    metrics = json.loads((folders[1] / "metrics.json").read_text())
+    assert metrics["camera_captures"] > 0
+    assert "run:" in capsys.readouterr().out
+
+
+def test_calibrate_refuses_record_of_another_bench(tmp_path, capsys):
+    out = tmp_path / "calib.json"
+    runs = str(tmp_path / "runs")
+    assert main(["--runs-dir", runs, "calibrate", "lut", "--bench", str(_bench(tmp_path)), "--out", str(out)]) == 0
+    other = _bench(tmp_path, name="other", fourier_offset_px=[1.0, 0.0])
+    assert main(["--runs-dir", runs, "calibrate", "camera", "--bench", str(other), "--out", str(out)]) == 2
+    assert "another bench" in capsys.readouterr().err
+    assert main(["--runs-dir", runs, "calibrate", "lut", "--bench", str(other), "--out", str(tmp_path / "c.txt")]) == 2
