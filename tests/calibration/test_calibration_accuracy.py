@@ -3,9 +3,9 @@
 Bounds (issue 6): LUT phase RMS <= 0.05 rad; Fourier and camera affines <= 0.1 pixel RMS over the
 used area; wavefront residual <= lambda/20 RMS (= 2 pi / 20 rad) after piston and tilt.
 
-One limit of the present simulated bench shapes the random truths (see
-/work/notes/H5-to-H3-sim-camera-truth.md): its input rendering cannot scale or rotate the spectrum
-smoothly, so ``fourier_scale`` stays 1 and ``fourier_rotation_rad`` 0 (offsets are random).
+The random truths include the spectrum's scale and rotation on the SLM (``fourier_scale`` 0.97 .. 1.03,
+``fourier_rotation_rad`` -0.03 .. 0.03 rad: a few % focal-length error, under 2 degrees), drawn last so
+the other imperfections of each seed stay as they were.
 
 The camera registration is measured with the wavefront correction displayed; whatever gradient the
 corrected SLM phase keeps where the registration spot lights it moves the image (physically, and the
@@ -43,6 +43,8 @@ def random_bench(seed: int) -> BenchConfig:
         "dead_pixel_fraction": 1e-4,
         "hot_pixel_fraction": 1e-4,
         "seed": seed,
+        "fourier_scale": float(rng.uniform(0.97, 1.03)),
+        "fourier_rotation_rad": float(rng.uniform(-0.03, 0.03)),
     }
     return BenchConfig.model_validate({
         "name": f"random-{seed}",

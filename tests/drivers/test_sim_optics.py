@@ -267,3 +267,96 @@ def test_noise_statistics_match_shot_and_read_noise(power_mw: float) -> None:
     expected_var = mean[inner].mean() + 9.0
     assert abs(residual.mean()) < 0.1 * math.sqrt(expected_var)
     assert residual.var() == pytest.approx(expected_var, rel=0.05)
+
+
+def _rotation(theta: float) -> np.ndarray:
+    return np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+
+
+def _misaligned(scale: float, theta: float, offset: tuple[float, float], **extra) -> BenchConfig:
+    imperfections = {"fourier_scale": scale, "fourier_rotation_rad": theta, "fourier_offset_px": offset, **extra}
+    return _config(**{f"simulation__imperfections__{key}": value for key, value in imperfections.items()})
+
+
+MISALIGNMENTS = [(1.05, 0.08, (-3.0, 2.0)), (0.96, -0.05, (1.5, 4.0)), (1.01, 0.004, (2.3, -1.7)), (1.03, 0.0, (0.0, 0.0)),
+                 (1.02, -1.6, (3.0, 1.0))]  # the last: a quarter turn more (exact index permutation) and -0.03 rad
+
+
+@pytest.mark.parametrize("scale, theta, offset", MISALIGNMENTS)
+def test_misaligned_spectrum_is_the_dft_at_the_inverse_affine(scale, theta, offset) -> None:
+    """sim.spectrum on SLM pixel k is U(A^-1 (k - o)) / scale, U the DFT of the rendered input (plain NumPy sums),
+    up to the checkerboard sign of the stored spectrum; checked inside the input grid's Nyquist band."""
+    cfg = _misaligned(scale, theta, offset)
+    rng = np.random.default_rng(5)
+    a = rng.random(cfg.input.shape)
+    with open_bench(cfg, emission=True) as bench:
+        bench.input.show(a)
+        spectrum = bench.simulation.spectrum
+    q, n = cfg.slm.shape[0], cfg.input.shape[0]
+    y = np.arange(n) - n // 2  # m = 1: input pixel i is the sample i - N/2
+    a_q = np.rint(a * 255) / 255
+    pixels = rng.integers(0, q, size=(400, 2))
+    nu = np.linalg.solve(scale * _rotation(theta), (pixels - q // 2 - np.array(offset)).T)
+    inside = np.abs(nu).max(axis=0) < 0.4 * q
+    nu, pixels = nu[:, inside], pixels[inside]
+    expected = np.einsum("pi,ij,pj->p", np.exp(-2j * np.pi * np.outer(nu[0], y) / q), a_q,
+                         np.exp(-2j * np.pi * np.outer(nu[1], y) / q)) / scale
+    got = spectrum[pixels[:, 0], pixels[:, 1]] * (-1.0) ** pixels.sum(axis=1)
+    error = np.linalg.norm(got - expected) / np.linalg.norm(expected)
+    assert error < (1e-5 if theta == 0 else 2e-3), error
+
+
+@pytest.mark.parametrize("scale, theta, offset", MISALIGNMENTS)
+def test_cosine_spectrum_lands_where_the_fourier_affine_says(scale, theta, offset) -> None:
+    """A Gaussian-windowed cosine of frequency b bins puts its sidebands at dc + A s (+-b) (closed form from the
+    config) to 0.05 SLM pixel (power centroid of |spectrum|^2), and truth.fourier_affine says the same."""
+    cfg = _misaligned(scale, theta, offset)
+    n, pad = cfg.input.shape[0], cfg.optics.pad
+    i, j = np.mgrid[0:n, 0:n] - (n - 1) / 2  # symmetric about the input centre: symmetric sidebands
+    window = np.exp(-(i ** 2 + j ** 2) / (2 * 10.0 ** 2))
+    s = cfg.optics.wavelength_m * cfg.optics.f1_m / (pad * cfg.input.pitch_m * cfg.slm.pitch_m)
+    dc = np.array(cfg.slm.shape) / 2 + np.array(offset)
+    rows, cols = np.mgrid[0:cfg.slm.shape[0], 0:cfg.slm.shape[1]]
+    for bins in ((20.0, 8.0), (-6.0, 22.0)):
+        b = np.array(bins)
+        with open_bench(cfg, emission=True) as bench:
+            bench.input.show(window * (0.5 + 0.5 * np.cos(2 * np.pi * (b[0] * i + b[1] * j) / pad)))
+            power = np.abs(bench.simulation.spectrum) ** 2
+            affine = bench.truth.fourier_affine
+        for sideband in (b, -b):
+            predicted = dc + scale * _rotation(theta) @ (s * sideband)
+            assert np.allclose(affine[:, :2] @ sideband + affine[:, 2], predicted, atol=1e-9)
+            near = (rows - predicted[0]) ** 2 + (cols - predicted[1]) ** 2 < 20.0 ** 2
+            weight = power * near
+            centroid = np.array([(rows * weight).sum(), (cols * weight).sum()]) / weight.sum()
+            assert np.all(np.abs(centroid - predicted) < 0.05), (bins, centroid, predicted)
+
+
+@pytest.mark.parametrize("scale, theta, offset, camera, tolerance", [
+    (1.05, 0.08, (-3.0, 2.0), {}, 0.01),
+    (0.96, -0.05, (1.5, 4.0), {"camera_offset_px": (3.0, -2.0)}, 0.01),  # whole-pixel offset: exact pixel sums
+    # camera rotation / magnification / sub-pixel offset: bilinear pixel sampling, a few 0.01 px of its own
+    (1.04, 0.06, (2.3, -1.7), {"camera_offset_px": (2.3, -1.2), "camera_rotation_rad": 0.05, "camera_magnification": 1.1}, 0.05),
+])
+def test_point_images_land_where_the_camera_affine_says(scale, theta, offset, camera, tolerance) -> None:
+    """Blobs on the input image where the closed-form 4f geometry says (magnification -f2 / (f1 scale), rotated by
+    theta: lens 2 transforms the field on the SLM grid; then the camera registration), and truth.camera_affine agrees."""
+    cfg = _misaligned(scale, theta, offset, **camera)
+    n, p_in = cfg.input.shape[0], cfg.input.pitch_m
+    d = cfg.optics.wavelength_m * cfg.optics.f1_m / (cfg.slm.shape[0] * cfg.slm.pitch_m)
+    d_out, p_cam = d * cfg.optics.f2_m / cfg.optics.f1_m, cfg.camera.pitch_m
+    mag = camera.get("camera_magnification", 1.0) * _rotation(camera.get("camera_rotation_rad", 0.0))
+    centre = np.array(cfg.camera.shape) / 2 - 0.5 + np.array(camera.get("camera_offset_px", (0.0, 0.0)))
+    rr, cc = np.mgrid[0:n, 0:n]
+    with open_bench(cfg, emission=True) as bench:
+        affine = bench.truth.camera_affine
+        for r, c in [(16, 20), (40, 44), (50, 12), (32, 32), (10, 50)]:
+            y_m = (np.array([r, c]) + 0.5 - n / 2) * p_in - d / 2  # pixel centre from the axis (m)
+            x_m = -(cfg.optics.f2_m / cfg.optics.f1_m) * _rotation(theta) @ y_m / scale
+            predicted = centre + mag @ (x_m + d_out / 2) / p_cam
+            assert np.allclose(affine[:, :2] @ np.array([r, c]) + affine[:, 2], predicted, atol=1e-9)
+            bench.input.show(np.exp(-((rr - r) ** 2 + (cc - c) ** 2) / (2 * 1.5 ** 2)))
+            image = bench.camera.capture().image.astype(np.float64)
+            rows, cols = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+            centroid = np.array([(rows * image).sum(), (cols * image).sum()]) / image.sum()
+            assert np.all(np.abs(centroid - predicted) < tolerance), ((r, c), centroid, predicted)
