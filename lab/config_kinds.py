@@ -9,3 +9,13 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 KINDS: dict[str, type[BaseModel]] = {}
+
+from osclc.lab.loop_config import LoopConfig  # noqa: E402
+
+KINDS["loop"] = LoopConfig
+from osclc.models.train_config import TrainConfig  # noqa: E402
+
+KINDS["train"] = TrainConfig
+from osclc.drivers.bench_config import BenchConfig  # noqa: E402
+
+KINDS["bench"] = BenchConfig

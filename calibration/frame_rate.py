@@ -1,0 +1,47 @@
+"""Predicted images per second of an optical program on a bench (synchronous execution, from the config timing).
+
+One image costs: the input modulator settle, then per SLM pattern shown for it (``time``: one per
+output channel; ``space``: none, the single mask stays on the SLM) one SLM frame
+(``max(settle_s, 1 / refresh_hz)``), and per capture the exposure, the sensor readout and the transfer
+of the frame over the camera link (``rows * cols * bytes per pixel / link bandwidth``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def frame_transfer_s(camera: Any) -> float:
+    """Seconds to move one full camera frame over the link (0 when ``link_MBps`` is 0 = instantaneous)."""
+    if camera.link_MBps <= 0:
+        return 0.0
+    bytes_per_pixel = math.ceil(camera.bit_depth / 8)
+    return camera.shape[0] * camera.shape[1] * bytes_per_pixel / (camera.link_MBps * 1e6)
+
+
+def capture_s(camera: Any, exposure_s: float) -> float:
+    """Seconds of one capture: exposure + readout + transfer."""
+    return exposure_s + camera.readout_s + frame_transfer_s(camera)
+
+
+def pattern_switch_s(slm: Any) -> float:
+    """Seconds from sending a new SLM pattern until it can be used: at least one video frame, and the settle time."""
+    return max(slm.settle_s, 1.0 / slm.refresh_hz)
+
+
+def image_period_s(multiplex: str, c_out: int, bench_config: Any, exposure_s: float) -> float:
+    """Seconds per image for ``multiplex`` ("time" | "space") with ``c_out`` output channels."""
+    captures = c_out if multiplex == "time" else 1
+    switches = c_out if multiplex == "time" and c_out > 1 else 0
+    return (
+        bench_config.input.settle_s
+        + switches * pattern_switch_s(bench_config.slm)
+        + captures * capture_s(bench_config.camera, exposure_s)
+    )
+
+
+def predicted_frame_rate_hz(multiplex: str, c_out: int, bench_config: Any, exposure_s: float) -> float:
+    """Images per second (inverse of :func:`image_period_s`; infinite for an all-zero timing model)."""
+    period = image_period_s(multiplex, c_out, bench_config, exposure_s)
+    return math.inf if period <= 0 else 1.0 / period

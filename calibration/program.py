@@ -1,0 +1,307 @@
+"""The optical program: what the compiler produces and the loop executes.
+
+An :class:`OpticalProgram` holds
+
+- ``patterns`` [n_patterns, slm rows, slm cols]: SLM gray levels (already through the inverse LUT,
+  wavefront corrected), and ``pattern_channels[p]``: the output channels pattern ``p`` carries
+  (``time``: one channel each, capture ``p`` gives channel ``p``; ``space``: one pattern, all channels);
+- the input placement: each input channel's N x N image at ``input_corner[c]`` on a canvas of
+  ``input_shape`` (the input modulator), every image pixel shown as an ``input_scale`` square block,
+  zeros elsewhere;
+- the readout: for output channel ``o`` and model grid point ``(m, n)``, the camera pixels and weights
+  (``sample_index``, ``sample_weight`` [c_out, h*w, 16]: bicubic interpolation at the point
+  ``camera.affine`` gives for it), the dark frame at ``exposure_s`` and its growth per second of
+  exposure, the flat-field gain (``dark``, ``dark_per_s``, ``gain``: camera shape, counts), then a
+  per-channel gain/offset (``feature_gain``, ``feature_offset``) that puts the camera's counts on the
+  scale of the folded student's detector outputs;
+- the camera exposure it was normalised at, the predicted frame rates of both multiplexings, and the
+  identities of the model, calibration and bench it came from.
+
+Folder format (``save(dir)``): ``program.json`` (schema ``osclc.program/1``: every scalar and small
+table, the names of the arrays, and the SHA-256 of ``arrays.npz``), ``arrays.npz`` (the arrays,
+loaded with ``allow_pickle=False``) and ``pattern_NNN.png`` (the same patterns as 8/16-bit PNGs for
+people and other tools; the npz is what :meth:`OpticalProgram.load` reads).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+SCHEMA = "osclc.program/1"
+TAPS = 16
+_ARRAYS = (
+    "patterns", "input_corner", "sample_index", "sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset",
+)
+
+
+class ProgramError(ValueError):
+    """A program that cannot be used (bad folder, NaN, wrong shapes, another bench); the message says why and the fix."""
+
+
+@dataclass
+class OpticalProgram:
+    """A compiled optical program (see the module docstring for every field and unit)."""
+
+    multiplex: str
+    encoding: str
+    detector: str
+    patterns: np.ndarray
+    pattern_channels: list[list[int]]
+    slm_bit_depth: int
+    input_shape: tuple[int, int]
+    input_size: int
+    input_corner: np.ndarray
+    input_scale: int
+    out_size: tuple[int, int]
+    camera_shape: tuple[int, int]
+    sample_index: np.ndarray
+    sample_weight: np.ndarray
+    dark: np.ndarray
+    dark_per_s: np.ndarray
+    gain: np.ndarray
+    feature_gain: np.ndarray
+    feature_offset: np.ndarray
+    exposure_s: float
+    model_hash: str
+    calibration_hash: str
+    bench_hash: str
+    frame_rate_hz: dict[str, float | None] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.input_shape = (int(self.input_shape[0]), int(self.input_shape[1]))
+        self.out_size = (int(self.out_size[0]), int(self.out_size[1]))
+        self.camera_shape = (int(self.camera_shape[0]), int(self.camera_shape[1]))
+        self.pattern_channels = [[int(c) for c in chans] for chans in self.pattern_channels]
+        self.patterns = np.asarray(self.patterns)
+        self.validate()
+        self._selected: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ checks
+
+    @property
+    def out_channels(self) -> int:
+        """Number of output channels C_out."""
+        return int(self.sample_index.shape[0])
+
+    @property
+    def in_channels(self) -> int:
+        """Number of input channels C_in."""
+        return int(self.input_corner.shape[0])
+
+    def validate(self) -> None:
+        """Raise :class:`ProgramError` naming the field for NaN, wrong shapes or out-of-range values."""
+        if self.multiplex not in ("time", "space"):
+            raise ProgramError(f"multiplex is {self.multiplex!r}; expected 'time' or 'space'")
+        if self.patterns.ndim != 3 or not np.issubdtype(self.patterns.dtype, np.integer):
+            raise ProgramError(f"patterns must be integer gray levels [n, rows, cols], got {self.patterns.dtype} {self.patterns.shape}")
+        if self.patterns.size and (self.patterns.min() < 0 or self.patterns.max() >= 2**self.slm_bit_depth):
+            raise ProgramError(f"patterns hold gray levels outside 0 .. {2**self.slm_bit_depth - 1} (SLM bit depth {self.slm_bit_depth})")
+        if len(self.pattern_channels) != self.patterns.shape[0]:
+            raise ProgramError(f"pattern_channels lists {len(self.pattern_channels)} patterns but there are {self.patterns.shape[0]}")
+        c_out = self.sample_index.shape[0] if self.sample_index.ndim == 3 else -1
+        listed = sorted(c for chans in self.pattern_channels for c in chans)
+        if listed != list(range(c_out)):
+            raise ProgramError(f"pattern_channels {self.pattern_channels} must name each output channel 0 .. {c_out - 1} once")
+        points = self.out_size[0] * self.out_size[1]
+        if self.sample_index.shape != (c_out, points, TAPS) or self.sample_weight.shape != self.sample_index.shape:
+            raise ProgramError(
+                f"sample_index/sample_weight shapes {self.sample_index.shape}/{self.sample_weight.shape} do not match "
+                f"[c_out, {points}, {TAPS}] for out_size {self.out_size}"
+            )
+        pixels = self.camera_shape[0] * self.camera_shape[1]
+        if self.sample_index.size and (self.sample_index.min() < 0 or self.sample_index.max() >= pixels):
+            raise ProgramError(f"sample_index points outside the {self.camera_shape} camera")
+        for name in ("dark", "dark_per_s", "gain"):
+            if getattr(self, name).shape != self.camera_shape:
+                raise ProgramError(f"{name} has shape {getattr(self, name).shape}, expected the camera shape {self.camera_shape}")
+        if np.any(self.gain <= 0):
+            raise ProgramError("gain (flat field) must be > 0 everywhere; re-run `osclc calibrate dark`")
+        for name in ("feature_gain", "feature_offset"):
+            if getattr(self, name).shape != (c_out,):
+                raise ProgramError(f"{name} has shape {getattr(self, name).shape}, expected ({c_out},)")
+        if self.input_corner.shape != (self.input_corner.shape[0], 2) or self.input_corner.shape[0] < 1:
+            raise ProgramError(f"input_corner must be [c_in, 2], got {self.input_corner.shape}")
+        if int(self.input_scale) < 1:
+            raise ProgramError(f"input_scale must be an integer >= 1 (modulator pixels per image pixel), got {self.input_scale}")
+        n = self.input_size * int(self.input_scale)
+        if self.input_corner.min() < 0 or np.any(self.input_corner + n > np.array(self.input_shape)):
+            raise ProgramError(f"input_corner {self.input_corner.tolist()} puts a {n}x{n} image outside the {self.input_shape} modulator")
+        for name in ("sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset"):
+            if not np.all(np.isfinite(getattr(self, name))):
+                raise ProgramError(f"{name} contains NaN or infinity; recompile the program")
+        if not (np.isfinite(self.exposure_s) and self.exposure_s > 0):
+            raise ProgramError(f"exposure_s must be a positive number of seconds, got {self.exposure_s}")
+
+    def set_exposure(self, exposure_s: float) -> None:
+        """Use the camera at ``exposure_s`` seconds: the dark frame follows (``dark += dark_per_s * change``)."""
+        if not (np.isfinite(exposure_s) and exposure_s > 0):
+            raise ProgramError(f"exposure_s must be a positive number of seconds, got {exposure_s}")
+        self.dark = self.dark + self.dark_per_s * (float(exposure_s) - self.exposure_s)
+        self.exposure_s = float(exposure_s)
+        self._selected = None
+
+    def check_bench(self, bench_hash: str) -> None:
+        """Raise :class:`ProgramError` when the program was compiled for another bench (config hash)."""
+        if bench_hash != self.bench_hash:
+            raise ProgramError(
+                f"program was compiled for another bench (config hash {self.bench_hash[:12]}, this bench {bench_hash[:12]}); "
+                "recompile it with `osclc compile ... --bench <this config>`"
+            )
+
+    # ------------------------------------------------------------------ use
+
+    def input_canvas(self, image: np.ndarray) -> np.ndarray:
+        """The input-modulator amplitude (float32, ``input_shape``) showing ``image`` [C_in, N, N] (or [N, N])."""
+        image = np.asarray(image, dtype=np.float32)
+        if image.ndim == 2:
+            image = image[None]
+        n = self.input_size
+        if image.shape != (self.in_channels, n, n):
+            raise ProgramError(f"image shape {image.shape} does not match the program's input [{self.in_channels}, {n}, {n}]")
+        if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 1:
+            raise ProgramError("image amplitudes must be finite and in [0, 1]")
+        canvas = np.zeros(self.input_shape, np.float32)
+        u = int(self.input_scale)
+        for c, (row, col) in enumerate(self.input_corner.astype(int)):
+            canvas[row : row + n * u, col : col + n * u] = np.repeat(np.repeat(image[c], u, axis=0), u, axis=1)
+        return canvas
+
+    def _corrections(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._selected is None:
+            self._selected = (self.dark.reshape(-1)[self.sample_index], self.gain.reshape(-1)[self.sample_index])
+        return self._selected
+
+    def readout_channels(self, pattern: int, frame: np.ndarray) -> np.ndarray:
+        """Features [len(pattern_channels[pattern]), h, w] of the channels that ``frame`` (capture of pattern ``pattern``) carries."""
+        frame = np.asarray(frame)
+        if frame.shape != self.camera_shape:
+            raise ProgramError(f"frame shape {frame.shape} does not match the program's camera {self.camera_shape}")
+        channels = self.pattern_channels[pattern]
+        dark, gain = self._corrections()
+        values = frame.reshape(-1)[self.sample_index[channels]].astype(np.float64)
+        raw = np.sum((values - dark[channels]) / gain[channels] * self.sample_weight[channels], axis=-1)
+        features = raw * self.feature_gain[channels, None] + self.feature_offset[channels, None]
+        return features.reshape(len(channels), *self.out_size)
+
+    def readout(self, frames: np.ndarray, normalise: bool = True) -> np.ndarray:
+        """Features [C_out, h, w] on the model grid from the capture(s) of every pattern.
+
+        ``frames``: one camera image (one pattern) or [n_patterns, rows, cols], capture ``p`` taken with
+        ``patterns[p]`` displayed. ``normalise=False`` skips the per-channel gain/offset (raw corrected counts).
+        """
+        frames = np.asarray(frames)
+        if frames.ndim == 2:
+            frames = frames[None]
+        if frames.shape[0] != self.patterns.shape[0]:
+            raise ProgramError(f"got {frames.shape[0]} frames for a program of {self.patterns.shape[0]} patterns (one capture per pattern)")
+        out = np.empty((self.out_channels, *self.out_size))
+        for p, frame in enumerate(frames):
+            out[self.pattern_channels[p]] = self.readout_channels(p, frame)
+        if not normalise:
+            chans = np.arange(self.out_channels)
+            out = (out - self.feature_offset[chans, None, None]) / self.feature_gain[chans, None, None]
+        return out
+
+    # ------------------------------------------------------------------ files
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document of :meth:`save` (arrays referenced by name in ``arrays.npz``)."""
+        return {
+            "schema": SCHEMA,
+            "multiplex": self.multiplex,
+            "encoding": self.encoding,
+            "detector": self.detector,
+            "pattern_channels": self.pattern_channels,
+            "slm": {"bit_depth": self.slm_bit_depth, "shape": list(self.patterns.shape[1:]), "patterns": int(self.patterns.shape[0])},
+            "input": {"shape": list(self.input_shape), "image_size": self.input_size, "channels": self.in_channels,
+                      "corner": "npz:input_corner", "scale": int(self.input_scale),
+                      "placement": "image channel c shown with each pixel as a scale x scale block from corner[c]"},
+            "readout": {"out_size": list(self.out_size), "camera_shape": list(self.camera_shape),
+                        "sample_index": "npz:sample_index", "sample_weight": "npz:sample_weight",
+                        "dark": "npz:dark", "dark_per_s": "npz:dark_per_s", "gain": "npz:gain",
+                        "feature_gain": "npz:feature_gain", "feature_offset": "npz:feature_offset",
+                        "features": "sum(weight * (frame[index] - dark[index]) / gain[index]) * feature_gain + feature_offset"},
+            "exposure_s": self.exposure_s,
+            "frame_rate_hz": self.frame_rate_hz,
+            "model_hash": self.model_hash,
+            "calibration_hash": self.calibration_hash,
+            "bench_hash": self.bench_hash,
+            "info": self.info,
+        }
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the program folder (``program.json``, ``arrays.npz``, ``pattern_NNN.png``); returns it."""
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise ProgramError(f"{folder}: exists and is not a folder; give a folder path for the program")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.validate()
+        npz = folder / "arrays.npz"
+        np.savez_compressed(npz, **{name: np.asarray(getattr(self, name)) for name in _ARRAYS})
+        png_dtype = np.uint8 if self.slm_bit_depth <= 8 else np.uint16
+        for p, pattern in enumerate(self.patterns):
+            cv2.imwrite(str(folder / f"pattern_{p:03d}.png"), pattern.astype(png_dtype))
+        document = self.to_json()
+        document["arrays"] = npz.name
+        document["arrays_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+        (folder / "program.json").write_text(json.dumps(document, indent=2, default=_json_default))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, bench_hash: str | None = None) -> "OpticalProgram":
+        """Read a folder written by :meth:`save`; with ``bench_hash``, refuse a program compiled for another bench."""
+        folder = Path(folder)
+        path = folder / "program.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no optical program here; create one with `osclc compile CHECKPOINT --out {folder}`")
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProgramError(f"{path}: not a readable program JSON ({exc})") from exc
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            found = doc.get("schema") if isinstance(doc, dict) else None
+            raise ProgramError(f"{path}: schema is {found!r}, expected {SCHEMA!r}; recompile with `osclc compile`")
+        npz = folder / str(doc.get("arrays", "arrays.npz"))
+        if not npz.is_file():
+            raise FileNotFoundError(f"{npz}: the arrays of program {folder} are missing; recompile with `osclc compile`")
+        if hashlib.sha256(npz.read_bytes()).hexdigest() != doc.get("arrays_sha256"):
+            raise ProgramError(f"{npz}: does not match the hash in {path} (edited, or from another program); recompile")
+        try:
+            with np.load(npz, allow_pickle=False) as data:
+                arrays = {name: np.array(data[name]) for name in _ARRAYS}
+            program = cls(
+                multiplex=doc["multiplex"], encoding=doc["encoding"], detector=doc["detector"],
+                patterns=arrays["patterns"], pattern_channels=doc["pattern_channels"],
+                slm_bit_depth=int(doc["slm"]["bit_depth"]), input_shape=tuple(doc["input"]["shape"]),
+                input_size=int(doc["input"]["image_size"]), input_corner=arrays["input_corner"],
+                input_scale=int(doc["input"]["scale"]),
+                out_size=tuple(doc["readout"]["out_size"]), camera_shape=tuple(doc["readout"]["camera_shape"]),
+                sample_index=arrays["sample_index"], sample_weight=arrays["sample_weight"],
+                dark=arrays["dark"], dark_per_s=arrays["dark_per_s"], gain=arrays["gain"], feature_gain=arrays["feature_gain"],
+                feature_offset=arrays["feature_offset"], exposure_s=float(doc["exposure_s"]),
+                model_hash=doc["model_hash"], calibration_hash=doc["calibration_hash"], bench_hash=doc["bench_hash"],
+                frame_rate_hz=dict(doc.get("frame_rate_hz", {})), info=dict(doc.get("info", {})),
+            )
+        except ProgramError as exc:
+            raise ProgramError(f"{path}: {exc}") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProgramError(f"{path}: missing or malformed field ({exc!r}); recompile with `osclc compile`") from exc
+        if bench_hash is not None:
+            program.check_bench(bench_hash)
+        return program
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in program.json")

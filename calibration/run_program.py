@@ -1,0 +1,171 @@
+"""Executing an optical program on an open bench, synchronously, and fitting its feature normalisation.
+
+:func:`run_image` is the simplest correct execution (show the input, for each pattern display it if it
+is not already on the SLM, capture, read out); the pipelined loop (``osclc.lab``) overlaps these stages.
+:func:`fit_normalisation` sets the camera exposure so the brightest readout sample sits at a safe
+fraction of full scale, then fits each output channel's gain and offset (least squares) so that the
+camera features match the folded student's digital detector outputs on a few calibration images.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from osclc.calibration.program import OpticalProgram, ProgramError
+from osclc.drivers.errors import DeviceError
+
+TARGET_FULL_SCALE = 0.6
+"""Exposure target: the brightest readout sample at this fraction of the camera's largest count."""
+
+
+def prepare(bench: Any, program: OpticalProgram) -> None:
+    """Check the program fits ``bench`` (shapes), set the camera exposure, emission on, first pattern displayed."""
+    if tuple(bench.slm.shape) != tuple(program.patterns.shape[1:]):
+        raise ProgramError(f"program patterns are {program.patterns.shape[1:]} but the SLM is {bench.slm.shape}; recompile")
+    if tuple(bench.camera.shape) != program.camera_shape:
+        raise ProgramError(f"program reads a {program.camera_shape} camera but the bench camera gives {bench.camera.shape} frames")
+    if tuple(bench.input.shape) != program.input_shape:
+        raise ProgramError(f"program places inputs on a {program.input_shape} modulator but the bench has {bench.input.shape}")
+    bench.camera.exposure_s = program.exposure_s
+    if not bench.laser.status().emission:
+        bench.laser.set_emission(True)
+    _display(bench, program, 0)
+
+
+def _display(bench: Any, program: OpticalProgram, pattern: int) -> None:
+    """Show ``patterns[pattern]`` unless it is what the SLM already shows."""
+    shown = getattr(bench.slm, "displayed", None)
+    wanted = program.patterns[pattern]
+    if shown is None or shown.shape != wanted.shape or not np.array_equal(shown, wanted):
+        bench.slm.display(wanted.astype(bench.slm.dtype, copy=False))
+
+
+def capture_frames(bench: Any, program: OpticalProgram, image: np.ndarray, timeout_s: float | None = None) -> np.ndarray:
+    """Raw camera frames [n_patterns, rows, cols] (float64) of ``image`` [C_in, N, N] (amplitude in [0, 1])."""
+    timeout = bench.config.timeout_s if timeout_s is None else timeout_s
+    bench.input.show(program.input_canvas(image))
+    frames = np.empty((program.patterns.shape[0], *program.camera_shape))
+    for p in range(program.patterns.shape[0]):
+        _display(bench, program, p)
+        frames[p] = bench.camera.capture(timeout_s=timeout).image
+    return frames
+
+
+def run_image(bench: Any, program: OpticalProgram, image: np.ndarray) -> np.ndarray:
+    """Features [C_out, h, w] of one image (call :func:`prepare` once first)."""
+    return program.readout(capture_frames(bench, program, image))
+
+
+def run_batch(bench: Any, program: OpticalProgram, images: np.ndarray, progress: Any = None) -> np.ndarray:
+    """Features [B, C_out, h, w] of ``images`` [B, C_in, N, N], pattern-major (each mask displayed once).
+
+    For evaluation on many images: the SLM changes ``n_patterns`` times instead of per image.
+    ``progress`` (optional) is called with the number of captures done after each one.
+    """
+    images = np.asarray(images)
+    timeout = bench.config.timeout_s
+    out = np.empty((len(images), program.out_channels, *program.out_size))
+    done = 0
+    for p, channels in enumerate(program.pattern_channels):
+        _display(bench, program, p)
+        for b, image in enumerate(images):
+            bench.input.show(program.input_canvas(image))
+            out[b, channels] = program.readout_channels(p, bench.camera.capture(timeout_s=timeout).image)
+            done += 1
+            if progress is not None:
+                progress(done)
+    return out
+
+
+def _peak_readout(program: OpticalProgram, frames: np.ndarray) -> tuple[float, float]:
+    """(largest raw count, largest count above dark) over the readout taps in use (nonzero weight) of ``frames``."""
+    peak, signal = 0.0, 0.0
+    dark = program.dark.reshape(-1)
+    for p, frame in enumerate(frames):
+        channels = program.pattern_channels[p]
+        index = program.sample_index[channels][program.sample_weight[channels] != 0]
+        taps = frame.reshape(-1)[index]
+        peak = max(peak, float(taps.max()))
+        signal = max(signal, float((taps - dark[index]).max()))
+    return peak, signal
+
+
+def auto_expose(bench: Any, program: OpticalProgram, images: Sequence[np.ndarray], rounds: int = 3) -> float:
+    """Scale the exposure until the brightest readout sample of ``images`` is near :data:`TARGET_FULL_SCALE`; returns it."""
+    camera = bench.camera
+    full = float(camera.max_count)
+    low, high = camera.exposure_range_s
+    for _ in range(rounds):
+        readings = [_peak_readout(program, capture_frames(bench, program, image)) for image in images]
+        peak = max(r[0] for r in readings)
+        signal = max(r[1] for r in readings)
+        if signal <= 0:
+            raise DeviceError("camera sees no light at the readout windows; is the laser on and the program for this bench?")
+        saturated = peak >= full * 0.98
+        factor = 0.5 if saturated else (TARGET_FULL_SCALE * full - (peak - signal)) / signal
+        exposure = float(np.clip(program.exposure_s * factor, low, high))
+        if abs(exposure / program.exposure_s - 1) < 0.1 and not saturated:
+            break
+        program.set_exposure(exposure)
+        camera.exposure_s = exposure
+    return program.exposure_s
+
+
+def fit_normalisation(
+    bench: Any, program: OpticalProgram, digital_features: np.ndarray, images: np.ndarray, expose: bool = True,
+) -> dict[str, Any]:
+    """Fit ``feature_gain`` / ``feature_offset`` per output channel on ``images`` [B, C_in, N, N].
+
+    ``digital_features`` [B, C_out, h, w] are the folded student's detector outputs for the same images.
+    Sets the exposure first (``expose``). Returns the fit quality per channel (normalised correlation).
+    """
+    images = np.asarray(images)
+    digital = np.asarray(digital_features, dtype=np.float64)
+    if digital.shape[0] != images.shape[0] or digital.shape[1:] != (program.out_channels, *program.out_size):
+        raise ProgramError(f"digital features {digital.shape} do not match {images.shape[0]} images x [{program.out_channels}, {program.out_size}]")
+    prepare(bench, program)
+    if expose:
+        auto_expose(bench, program, list(images[: min(4, len(images))]))
+    program.feature_gain = np.ones(program.out_channels)
+    program.feature_offset = np.zeros(program.out_channels)
+    raw = run_batch(bench, program, images)
+    gains, offsets, corr = [], [], []
+    for o in range(program.out_channels):
+        x = raw[:, o].reshape(-1)
+        y = digital[:, o].reshape(-1)
+        design = np.stack([x, np.ones_like(x)], axis=1)
+        (gain, offset), *_ = np.linalg.lstsq(design, y, rcond=None)
+        gains.append(gain)
+        offsets.append(offset)
+        corr.append(normalised_correlation(x, y))
+    program.feature_gain = np.asarray(gains, dtype=np.float64)
+    program.feature_offset = np.asarray(offsets, dtype=np.float64)
+    program.validate()
+    program.info["normalisation"] = {"images": int(images.shape[0]), "exposure_s": program.exposure_s, "correlation": corr}
+    return program.info["normalisation"]
+
+
+def best_by_fit(
+    bench: Any, programs: Sequence[OpticalProgram], digital_features: np.ndarray, images: np.ndarray,
+) -> tuple[OpticalProgram, list[float]]:
+    """Fit every candidate program on the same calibration images; the one whose camera features follow the
+    digital ones best (highest mean per-channel correlation), and every candidate's mean correlation.
+
+    For choices the compiler cannot make without measuring (e.g. the double-phase square size, which
+    depends on the SLM's fringing).
+    """
+    scores = []
+    for program in programs:
+        fit = fit_normalisation(bench, program, digital_features, images)
+        scores.append(float(np.mean(fit["correlation"])))
+    return programs[int(np.argmax(scores))], scores
+
+
+def normalised_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two arrays (flattened); 0 when either is constant."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1) - np.mean(a)
+    b = np.asarray(b, dtype=np.float64).reshape(-1) - np.mean(b)
+    norm = float(np.sqrt(np.sum(a * a) * np.sum(b * b)))
+    return float(np.sum(a * b) / norm) if norm > 0 else 0.0

@@ -1,0 +1,91 @@
+"""Latency budget of the optical loop predicted from the bench config alone (plus two measured compute times).
+
+Per frame, with ``M`` masks (1 for a static or space-multiplexed program, one per output channel
+for time multiplexing) the bench is busy for
+
+    input settle + M x (SLM settle if M > 1) + M x exposure + M x (sensor readout + frame bytes / link bandwidth)
+
+(the optical stage: the input cannot change while the camera still integrates), then the host
+spends the readout/corrections time and the backend time, each measured once on the machine that
+runs the loop (or given, e.g. the paper's GPU figure). The frame transfer (``rows x cols x
+ceil(bit_depth / 8)`` bytes of the full camera frame over ``link_MBps``) comes from
+:mod:`osclc.calibration.frame_rate`, the compiler's timing model. An SLM pattern costs
+``slm.settle_s``, what ``SLM.display`` waits (the compiler's model also waits one video frame,
+``1 / refresh_hz``). The predicted latency is the sum of those times; the predicted throughput is
+the rate of the slowest of the three pipeline stages (optical, readout, backend), which run
+concurrently.
+
+The segments are keyed like the loop's records (:mod:`osclc.lab.frame_record`) so that each
+predicted time sits beside its measured median.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from osclc.calibration.frame_rate import frame_transfer_s
+from osclc.drivers.bench_config import BenchConfig
+
+
+@dataclass(frozen=True)
+class LatencyBudget:
+    """Predicted times (seconds) per record segment, per pipeline stage, latency and throughput."""
+
+    segments_s: dict[str, float]
+    stages_s: dict[str, float]
+    latency_s: float
+    throughput_fps: float
+    frame_bytes: int
+    masks: int
+
+    def as_dict(self) -> dict:
+        """JSON-ready fields."""
+        return asdict(self)
+
+
+def frame_bytes(shape: tuple[int, int], bit_depth: int) -> int:
+    """Bytes of one camera frame: ``rows * cols * ceil(bit_depth / 8)``."""
+    return int(shape[0]) * int(shape[1]) * math.ceil(int(bit_depth) / 8)
+
+
+def predict_budget(
+    bench: BenchConfig,
+    masks: int = 1,
+    readout_s: float = 0.0,
+    backend_s: float = 0.0,
+    exposure_s: float | None = None,
+) -> LatencyBudget:
+    """The latency budget of ``bench`` running a program of ``masks`` masks.
+
+    ``readout_s`` and ``backend_s`` (s per frame) are the host compute times measured once;
+    ``exposure_s`` (s) is the exposure the program runs at (default: the config's).
+    """
+    if masks < 1:
+        raise ValueError(f"masks must be >= 1, got {masks}")
+    if readout_s < 0 or backend_s < 0:
+        raise ValueError(f"measured times must be >= 0 s, got readout {readout_s} s, backend {backend_s} s")
+    cam = bench.camera
+    exposure = cam.exposure_s if exposure_s is None else float(exposure_s)
+    per_transfer = cam.readout_s + frame_transfer_s(cam)
+    slm = bench.slm.settle_s if masks > 1 else 0.0
+    segments = {
+        "optical.start->input_settled": bench.input.settle_s,
+        "input_settled->exposure_start": slm,
+        # with several masks, the "exposure" segment spans every capture but the last transfer
+        "exposure_start->exposure_end": masks * exposure + (masks - 1) * (slm + per_transfer),
+        "exposure_end->received": per_transfer,
+        "readout.start->readout.end": readout_s,
+        "backend.start->backend.end": backend_s,
+    }
+    optical = sum(segments[k] for k in list(segments)[:4])
+    stages = {"optical": optical, "readout": readout_s, "backend": backend_s}
+    slowest = max(stages.values())
+    return LatencyBudget(
+        segments_s=segments,
+        stages_s=stages,
+        latency_s=sum(segments.values()),
+        throughput_fps=math.inf if slowest <= 0 else 1.0 / slowest,
+        frame_bytes=frame_bytes(cam.shape, cam.bit_depth),
+        masks=masks,
+    )

@@ -1,0 +1,121 @@
+"""The optical program: readout against closed forms, input placement, the saved folder and its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from osclc.calibration.camera_sampling import bicubic_taps
+from osclc.calibration.program import OpticalProgram, ProgramError
+
+CAMERA = (40, 50)
+
+
+def _program(points: np.ndarray, **updates) -> OpticalProgram:
+    """A 2-channel time-multiplexed program reading ``points`` [2, 4, 2] (camera coordinates) on a 2x2 grid."""
+    index, weight = bicubic_taps(points, CAMERA)
+    fields = dict(
+        multiplex="time", encoding="double_phase", detector="intensity",
+        patterns=np.arange(2 * 6 * 8, dtype=np.uint8).reshape(2, 6, 8), pattern_channels=[[0], [1]], slm_bit_depth=8,
+        input_shape=(12, 12), input_size=3, input_corner=np.array([[2, 4]]), input_scale=2, out_size=(2, 2),
+        camera_shape=CAMERA, sample_index=index, sample_weight=weight, dark=np.full(CAMERA, 10.0),
+        dark_per_s=np.full(CAMERA, 1000.0), gain=np.full(CAMERA, 2.0), feature_gain=np.array([1.0, 3.0]),
+        feature_offset=np.array([0.0, -1.0]), exposure_s=1e-3, model_hash="m" * 64, calibration_hash="c" * 64,
+        bench_hash="b" * 64, frame_rate_hz={"time": 10.0, "space": None},
+    )
+    fields.update(updates)
+    return OpticalProgram(**fields)
+
+
+def _points() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.uniform([3, 3], [CAMERA[0] - 4, CAMERA[1] - 4], size=(2, 4, 2))
+
+
+def test_readout_reproduces_a_quadratic_image_at_the_points() -> None:
+    """Keys cubic interpolation is exact for quadratics: features = (q(point) - dark)/gain * g + o."""
+    points = _points()
+    program = _program(points)
+    rows, cols = np.mgrid[0 : CAMERA[0], 0 : CAMERA[1]].astype(float)
+
+    def quadratic(r, c):
+        return 100 + 3 * r - 2 * c + 0.05 * r * r + 0.02 * r * c
+
+    frames = np.stack([quadratic(rows, cols), 2 * quadratic(rows, cols)])
+    features = program.readout(frames)
+    for channel, scale in ((0, 1.0), (1, 2.0)):
+        expected = (scale * quadratic(points[channel, :, 0], points[channel, :, 1]) - 10.0) / 2.0
+        expected = expected * program.feature_gain[channel] + program.feature_offset[channel]
+        np.testing.assert_allclose(features[channel].reshape(-1), expected, rtol=1e-9)
+    raw = program.readout(frames, normalise=False)
+    np.testing.assert_allclose(raw[1].reshape(-1), (features[1].reshape(-1) + 1.0) / 3.0, rtol=1e-9)
+
+
+def test_exposure_change_moves_the_dark_frame() -> None:
+    program = _program(_points())
+    program.set_exposure(3e-3)
+    np.testing.assert_allclose(program.dark, 10.0 + 1000.0 * 2e-3)
+
+
+def test_input_canvas_places_each_pixel_as_a_block() -> None:
+    program = _program(_points())
+    image = np.arange(9, dtype=np.float32).reshape(3, 3) / 10
+    canvas = program.input_canvas(image)
+    expected = np.zeros((12, 12), np.float32)
+    expected[2:8, 4:10] = np.kron(image, np.ones((2, 2), np.float32))
+    np.testing.assert_array_equal(canvas, expected)
+    with pytest.raises(ProgramError, match="shape"):
+        program.input_canvas(np.zeros((4, 4)))
+    with pytest.raises(ProgramError, match=r"\[0, 1\]"):
+        program.input_canvas(np.full((3, 3), 1.5))
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    program = _program(_points())
+    folder = program.save(tmp_path / "program")
+    loaded = OpticalProgram.load(folder, bench_hash="b" * 64)
+    for name in ("patterns", "sample_index", "sample_weight", "dark", "gain", "feature_gain", "feature_offset", "input_corner"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(program, name))
+    assert loaded.pattern_channels == [[0], [1]] and loaded.input_scale == 2
+    doc = json.loads((folder / "program.json").read_text())
+    assert doc["schema"] == "osclc.program/1" and doc["model_hash"] == "m" * 64 and doc["calibration_hash"] == "c" * 64
+    png = cv2.imread(str(folder / "pattern_001.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(png, program.patterns[1])
+
+
+def test_load_refuses_tampering_and_another_bench(tmp_path) -> None:
+    folder = _program(_points()).save(tmp_path / "program")
+    with pytest.raises(ProgramError, match="another bench"):
+        OpticalProgram.load(folder, bench_hash="x" * 64)
+    with open(folder / "arrays.npz", "ab") as handle:
+        handle.write(b"junk")
+    with pytest.raises(ProgramError, match="hash"):
+        OpticalProgram.load(folder)
+    with pytest.raises(FileNotFoundError):
+        OpticalProgram.load(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize(
+    "updates,match",
+    [
+        ({"sample_weight": np.full((2, 4, 16), np.nan)}, "NaN"),
+        ({"patterns": np.full((2, 6, 8), 300, np.int64)}, "gray levels"),
+        ({"pattern_channels": [[0], [0]]}, "once"),
+        ({"dark": np.zeros((3, 3))}, "shape"),
+        ({"input_corner": np.array([[8, 8]])}, "outside"),
+    ],
+)
+def test_invalid_programs_are_refused(updates: dict, match: str) -> None:
+    with pytest.raises(ProgramError, match=match):
+        _program(_points(), **updates)
+
+
+def test_readout_refuses_wrong_frames() -> None:
+    program = _program(_points())
+    with pytest.raises(ProgramError, match="frames"):
+        program.readout(np.zeros((3, *CAMERA)))
+    with pytest.raises(ProgramError, match="shape"):
+        program.readout(np.zeros((2, 10, 10)))

@@ -1,0 +1,73 @@
+"""The latency budget against hand-computed sums, and the shipped budget-table configs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import yaml
+
+from osclc.configs import bundled
+from osclc.drivers.bench_config import BenchConfig
+from osclc.lab.budget import frame_bytes, predict_budget
+from osclc.lab.loop_config import LoopConfig
+
+
+def _bench(**camera) -> BenchConfig:
+    return BenchConfig.model_validate(
+        {
+            "input": {"settle_s": 0.004},
+            "slm": {"settle_s": 0.010},
+            "camera": {"shape": [100, 200], "bit_depth": 12, "exposure_s": 0.002, "readout_s": 0.001, "link_MBps": 40.0, **camera},
+        }
+    )
+
+
+def test_single_mask_budget_is_the_sum_of_its_parts():
+    budget = predict_budget(_bench(), masks=1, readout_s=0.0005, backend_s=0.0003)
+    nbytes = 100 * 200 * 2  # 12 bits travel in 2 bytes
+    link = nbytes / 40e6
+    assert budget.frame_bytes == nbytes
+    expected = 0.004 + 0.0 + 0.002 + (0.001 + link) + 0.0005 + 0.0003  # static mask: no SLM settle per frame
+    assert budget.latency_s == pytest.approx(expected)
+    assert budget.stages_s["optical"] == pytest.approx(0.004 + 0.002 + 0.001 + link)
+    assert budget.throughput_fps == pytest.approx(1 / budget.stages_s["optical"])
+
+
+def test_time_multiplexed_budget_counts_every_mask():
+    one = predict_budget(_bench(), masks=1)
+    three = predict_budget(_bench(), masks=3)
+    # per mask: SLM settle, exposure, sensor readout, transfer
+    per_mask = 0.010 + 0.002 + 0.001 + 100 * 200 * 2 / 40e6
+    assert three.latency_s == pytest.approx(0.004 + 3 * per_mask)
+    assert three.latency_s - one.latency_s == pytest.approx(2 * per_mask + 0.010)
+
+
+def test_compute_bound_throughput_and_helpers():
+    budget = predict_budget(_bench(exposure_s=1e-6, readout_s=0.0, link_MBps=0.0), backend_s=0.05)
+    assert budget.throughput_fps == pytest.approx(20.0)
+    assert frame_bytes((3, 5), 8) == 15 and frame_bytes((3, 5), 16) == 30 and frame_bytes((3, 5), 1) == 15
+    with pytest.raises(ValueError):
+        predict_budget(_bench(), masks=0)
+    with pytest.raises(ValueError):
+        predict_budget(_bench(), backend_s=-1.0)
+
+
+def test_paper_bench_reproduces_the_papers_estimate():
+    config = BenchConfig.model_validate(yaml.safe_load(bundled("bench-paper.yaml").read_text()))
+    budget = predict_budget(config, backend_s=0.28e-3)
+    # 100 kB over 2500 Mbit/s is 0.32 ms; + 0.28 ms backend (+ 1 us exposure) ~ the paper's 0.6 ms
+    assert budget.segments_s["exposure_end->received"] == pytest.approx(0.32e-3)
+    assert budget.latency_s == pytest.approx(0.6e-3, rel=0.01)
+    for name in ("bench-lcos-typical.yaml", "bench-dmd-typical.yaml"):
+        other = BenchConfig.model_validate(yaml.safe_load(bundled(name).read_text()))
+        assert predict_budget(other, backend_s=0.28e-3).latency_s > budget.latency_s
+        assert math.isfinite(predict_budget(other).throughput_fps)
+
+
+def test_loop_config_ranges():
+    assert LoopConfig().kind == "loop"
+    with pytest.raises(ValueError):
+        LoopConfig(queue_depth=0)
+    with pytest.raises(ValueError):
+        LoopConfig(unknown=1)

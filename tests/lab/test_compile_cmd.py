@@ -1,0 +1,46 @@
+"""``osclc compile``: end to end on the ideal simulated bench with an (untrained) digits student."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+
+from osclc.calibration.program import OpticalProgram
+from osclc.calibration.record import CalibrationRecord
+from osclc.configs import bundled
+from osclc.lab.cli import main
+from osclc.lab.config_files import load_config
+from osclc.models.architecture import ArchConfig, build_model
+from osclc.models.checkpoints import save_checkpoint
+
+
+def test_compile_writes_a_program_and_a_run(tmp_path, _isolated_runs_dir) -> None:
+    torch.manual_seed(0)
+    arch = ArchConfig(channels=[4, 4], pools=[1, 2])
+    checkpoint = save_checkpoint(tmp_path / "student", build_model(arch, 1, 8, 10).eval(),
+                                 {"arch": arch, "in_channels": 1, "image_size": 8, "num_classes": 10, "dataset": "digits"})
+    bench = bundled("bench-sim-ideal.yaml")
+    calib = CalibrationRecord.identity(load_config(bench, kind="bench")).save(tmp_path / "calib.json")
+    out = tmp_path / "program"
+    code = main(["compile", str(checkpoint), "--calib", str(calib), "--bench", str(bench), "--out", str(out),
+                 "--normalise-images", "6", "--check-images", "3"])
+    assert code == 0
+    program = OpticalProgram.load(out)
+    assert program.out_channels == 4 and (out / "backend.safetensors").is_file()
+    runs = list(_isolated_runs_dir.iterdir())
+    assert len(runs) == 1
+    metrics = json.loads((runs[0] / "metrics.json").read_text())
+    assert metrics["correlation_min"] > 0.98
+    assert (runs[0] / "masks.png").is_file() and (runs[0] / "features.png").is_file()
+    assert np.all(np.isfinite(program.feature_gain))
+
+
+def test_compile_refuses_a_calibration_of_another_bench(tmp_path, capsys) -> None:
+    other = load_config(bundled("bench-sim-realistic.yaml"), kind="bench")
+    calib = CalibrationRecord.identity(other).save(tmp_path / "calib.json")
+    code = main(["compile", str(tmp_path / "missing"), "--calib", str(calib), "--bench", str(bundled("bench-sim-ideal.yaml")),
+                 "--out", str(tmp_path / "p")])
+    assert code == 2
+    assert "calibration" in capsys.readouterr().err

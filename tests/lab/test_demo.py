@@ -1,0 +1,29 @@
+"""``osclc demo --quick`` end to end: train, calibrate, compile, optical inference, fine-tuning, one table."""
+
+from __future__ import annotations
+
+from osclc.lab.cli import main
+from osclc.lab.runs import list_runs, read_run
+
+
+def test_quick_demo_runs_every_step_and_prints_the_table(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["--runs-dir", str(runs), "--device", "cpu", "demo", "--quick"]) == 0
+    out = capsys.readouterr().out
+    for row in ("teacher CNN (digital)", "student SCLC (digital, folded)", "student optical (simulated bench)",
+                "student optical, fine-tuned backend", "exposure", "backend"):
+        assert row in out
+    by_command = {info.manifest["command"]: info for info in list_runs(runs)}
+    assert {"demo", "infer", "finetune"} <= set(by_command)
+    demo = by_command["demo"]
+    assert demo.status == "completed"
+    metrics = demo.metrics()
+    assert len(metrics["table"]) == 5 and all(0.0 <= row["accuracy"] <= 1.0 for row in metrics["table"])
+    for name in ("demo.md", "latency.md", "latency_hist.png", "latency_breakdown.png", "calibration.json", "program/program.json",
+                 "program/backend.json"):
+        assert (demo.folder / name).exists(), name
+    assert str(demo.folder) in out
+    infer_run = read_run(by_command["infer"].folder)
+    assert infer_run.status == "completed" and len(infer_run.records("frames")) == 24
+    tuned = by_command["finetune"].metrics()
+    assert tuned["test_images"] == 24 and tuned["test_accuracy_after"] is not None
