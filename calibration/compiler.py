@@ -23,11 +23,13 @@ calibration images by :func:`osclc.calibration.run_program.fit_normalisation`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import weakref
 from typing import Any
 
 import numpy as np
+import threadpoolctl
 
 from osclc.calibration import encoding as enc
 from osclc.calibration import frame_rate
@@ -112,6 +114,18 @@ def background_gray(calibration: CalibrationRecord, encoding: str, block: int) -
     return _cached(calibration, ("background", encoding, block if encoding == "double_phase" else 0), compute)
 
 
+def _dark(calibration: CalibrationRecord, exposure_s: float) -> np.ndarray:
+    """:meth:`CalibrationRecord.dark_at` ``exposure_s``, computed once per (record, exposure) and read-only
+    (programs share it; :meth:`OpticalProgram.set_exposure` replaces the array, it never writes into it)."""
+
+    def compute() -> np.ndarray:
+        dark = calibration.dark_at(exposure_s)
+        dark.setflags(write=False)
+        return dark
+
+    return _cached(calibration, ("dark", exposure_s), compute)
+
+
 def is_phase_only(kernel: np.ndarray) -> bool:
     """True when every |K| equals the largest one within :data:`PHASE_ONLY_TOLERANCE` (relative)."""
     amplitude = np.abs(kernel)
@@ -130,6 +144,14 @@ def input_pixel_width_of(bench_config: BenchConfig) -> float:
     sample = bench_config.optics.wavelength_m * bench_config.optics.f1_m / (bench_config.slm.shape[0] * bench_config.slm.pitch_m)
     m = bench_config.input.pitch_m / sample
     return float(np.sqrt(max(0.0, 1.0 - 1.0 / m**2)))
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_threads() -> threadpoolctl.ThreadpoolController:
+    """The BLAS thread pools, limited to one thread while masks are designed: the products are small
+    (a few hundred rows), and on a shared machine waiting for a second BLAS thread costs more than it
+    saves (measured on the loaded 2-core build VM: 72 ms with 2 threads, 14 ms with 1 for one mask)."""
+    return threadpoolctl.ThreadpoolController()
 
 
 def _config(bench_config: Any) -> BenchConfig:
@@ -163,8 +185,19 @@ def compile_program(
       :data:`DOUBLE_PHASE_BLOCKS` whose layout fits.
 
     Raises :class:`CompileError`, ``CalibrationError`` or ``KernelError`` (all ValueError) naming the problem.
+    BLAS runs single-threaded meanwhile (:func:`_blas_threads`).
     """
-    config = _config(bench_config)
+    with _blas_threads().limit(limits=1, user_api="blas"):
+        return _compile(folded, calibration, _config(bench_config), multiplex, encoding, exposure_s, regularisation,
+                        input_pixel_width, int(input_scale), block)
+
+
+def _compile(
+    folded: Any, calibration: CalibrationRecord, config: BenchConfig, multiplex: str, encoding: str,
+    exposure_s: float | None, regularisation: float, input_pixel_width: float | None, input_scale: int,
+    block: int | None,
+) -> OpticalProgram:
+    """:func:`compile_program` (arguments checked here)."""
     calibration.check_bench(config)
     if multiplex not in MULTIPLEX:
         raise CompileError(f"multiplex={multiplex!r}; use one of {', '.join(MULTIPLEX)}")
@@ -188,7 +221,7 @@ def compile_program(
 
     centres = np.array([kr.kernel_centre(kernel[:, o], pad) for o in range(c_out)])
     starts = np.array([[kr.readout_start(c, size, pad) for c in centre] for centre in centres])
-    geometry = _Geometry(calibration, pad, int(input_scale))
+    geometry = _Geometry(calibration, pad, input_scale)
     blocks = [int(block)] if block is not None else list(DOUBLE_PHASE_BLOCKS) if encoding == "double_phase" else [1]
     for block in blocks:
         layouts: dict[str, Layout | None] = {
@@ -209,13 +242,13 @@ def compile_program(
     assert layout is not None
     groups = [[o] for o in range(c_out)] if chosen == "time" else [list(range(c_out))]
 
-    box, bins = _aperture_pixels(calibration, geometry.pad, height, width)
+    box = _aperture_box(calibration, geometry.pad, height, width)
     pixel_width = input_pixel_width_of(config) if input_pixel_width is None else float(input_pixel_width)
     if not 0.0 <= pixel_width <= 1.0:
         raise CompileError(f"input_pixel_width={pixel_width}: must be in [0, 1] (fraction of the input pitch)")
     patterns, scales = _patterns(
         kernel, starts, layout, groups, encoding, calibration, geometry.pad, pad, size, regularisation,
-        pixel_transfer(bins, pad, geometry.scale, pixel_width), box, bins, block,
+        _box_transfer(calibration, geometry.pad, pad, geometry.scale, pixel_width, box), box, block,
     )
     index, weight = _readout_tables(layout, starts, geometry.camera_affine, calibration.camera_shape, pad, size, (height, width))
     weight = skip_bad_pixels(index, weight, calibration.bad_pixels)
@@ -226,7 +259,7 @@ def compile_program(
         multiplex=chosen, encoding=encoding, detector=folded.detector, patterns=patterns, pattern_channels=groups,
         slm_bit_depth=calibration.slm_bit_depth, input_shape=calibration.input_shape, input_size=size,
         input_corner=(layout.input_corner * geometry.scale).astype(np.int64), input_scale=geometry.scale, out_size=(height, width), camera_shape=calibration.camera_shape,
-        sample_index=index, sample_weight=weight, dark=calibration.dark_at(exposure), dark_per_s=calibration.dark_per_s,
+        sample_index=index, sample_weight=weight, dark=_dark(calibration, exposure), dark_per_s=calibration.dark_per_s,
         gain=calibration.gain_frame, feature_gain=np.ones(c_out), feature_offset=np.zeros(c_out),
         exposure_s=exposure, model_hash=model_hash(folded), calibration_hash=calibration_hash(calibration),
         bench_hash=bench_config_hash(config), frame_rate_hz=rates,
@@ -260,10 +293,8 @@ def _choose(multiplex: str, rates: dict[str, float | None], c_out: int) -> str:
     return max(fitting, key=lambda mode: (fitting[mode], mode == "space"))
 
 
-def _aperture_pixels(
-    calibration: CalibrationRecord, pad: int, height: int, width: int
-) -> tuple[tuple[int, int, int, int], np.ndarray]:
-    """SLM pixel box (row0, col0, rows, cols) covering the kernel window, and the fractional bins of its pixels."""
+def _aperture_box(calibration: CalibrationRecord, pad: int, height: int, width: int) -> tuple[int, int, int, int]:
+    """SLM pixel box (row0, col0, rows, cols) covering the kernel window."""
     lo_r, hi_r = kr.aperture_bounds(height)
     lo_c, hi_c = kr.aperture_bounds(width)
     corners = np.array([[r, c] for r in (lo_r, hi_r) for c in (lo_c, hi_c)])
@@ -276,33 +307,64 @@ def _aperture_pixels(
             f"the kernel window ({height}x{width} bins of P={pad}) spans SLM rows {r0}..{r1 - 1}, cols {c0}..{c1 - 1}, "
             f"outside the {rows}x{cols} SLM; use a larger P or a smaller output grid"
         )
-    grid = np.stack(np.meshgrid(np.arange(r0, r1, dtype=np.float64), np.arange(c0, c1, dtype=np.float64), indexing="ij"), axis=-1)
-    return (r0, c0, r1 - r0, c1 - c0), calibration.slm_to_bins(grid, pad=pad)
+    return r0, c0, r1 - r0, c1 - c0
+
+
+def _slm_to_bins(calibration: CalibrationRecord, pad: int) -> np.ndarray:
+    """2x3 affine: SLM pixel (row, col) -> fractional bins of a ``pad`` grid (:meth:`CalibrationRecord.slm_to_bins`)."""
+    return invert_affine(calibration.fourier_affine) * (pad / calibration.fourier_pad)
+
+
+def _box_bins(to_bins: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Fractional bins (row axis, col axis) of the box's pixels, each [rows, 1], [1, cols] or [rows, cols]
+    (an axis that depends on one pixel coordinate only is kept 1-D: broadcasting does the rest)."""
+    r0, c0, nr, nc = box
+    rows = np.arange(r0, r0 + nr, dtype=np.float64)[:, None]
+    cols = np.arange(c0, c0 + nc, dtype=np.float64)[None, :]
+    return tuple(  # type: ignore[return-value]
+        np.asarray(b[2] + (b[0] * rows if b[0] else 0.0) + (b[1] * cols if b[1] else 0.0)) for b in to_bins
+    )
+
+
+def _box_transfer(
+    calibration: CalibrationRecord, pad: int, model_pad: int, scale: int, width: float, box: tuple[int, int, int, int],
+) -> np.ndarray:
+    """:func:`pixel_transfer` on the box's pixels [rows, cols]; cached per (record, arguments)."""
+
+    def compute() -> np.ndarray:
+        u_row, u_col = _box_bins(_slm_to_bins(calibration, pad), box)
+        return np.broadcast_to(pixel_transfer(u_row, u_col, model_pad, scale, width), box[2:]).copy()
+
+    return _cached(calibration, ("transfer", pad, model_pad, scale, width, box), compute)
 
 
 def _patterns(
     kernel: np.ndarray, starts: np.ndarray, layout: Layout, groups: list[list[int]], encoding: str,
     calibration: CalibrationRecord, pad: int, model_pad: int, size: int, regularisation: float, transfer: np.ndarray,
-    box: tuple[int, int, int, int], bins: np.ndarray, block: int,
+    box: tuple[int, int, int, int], block: int,
 ) -> tuple[np.ndarray, list[float]]:
     """Gray-level patterns [n, rows, cols] and the factor each pattern's field was scaled by (peak amplitude 1).
 
-    ``pad`` is the frequency grid of ``bins`` in modulator pixels (``input_scale * P``), ``model_pad`` the model's P:
-    bins of both are the same frequencies (1/P cycles per image pixel).
+    ``pad`` is the frequency grid of the SLM bins in modulator pixels (``input_scale * P``), ``model_pad`` the
+    model's P: bins of both are the same frequencies (1/P cycles per image pixel). Only the box (the kernel
+    window) is computed per pattern; the rest of the SLM is the cached dark background.
     """
     r0, c0, nr, nc = box
     rows, cols = calibration.slm_shape
     window = (slice(r0, r0 + nr), slice(c0, c0 + nc))
     grating_shift = layout.carrier if encoding == "grating" else np.zeros(2)
     gray_background = background_gray(calibration, encoding, block)
-    grating_phase = -2 * np.pi * (bins @ grating_shift) / model_pad
-    to_bins = invert_affine(calibration.fourier_affine) * (pad / calibration.fourier_pad)
+    to_bins = _slm_to_bins(calibration, pad)
+    if encoding == "grating":
+        u_row, u_col = _box_bins(to_bins, box)
+        grating_phase = -2 * np.pi * (u_row * grating_shift[0] + u_col * grating_shift[1]) / model_pad
+    wavefront = calibration.wavefront_phase_rad[window]
     pixel_rows, pixel_cols = np.arange(r0, r0 + nr), np.arange(c0, c0 + nc)
     dtype = np.uint8 if calibration.slm_bit_depth <= 8 else np.uint16
     patterns = np.empty((len(groups), rows, cols), dtype)
     scales: list[float] = []
     for p, group in enumerate(groups):
-        field = np.zeros(bins.shape[:2], np.complex128)
+        field = np.zeros((nr, nc), np.complex128)
         for o in group:
             d_row = kr.differences(kr.readout_positions(starts[o, 0], kernel.shape[2], model_pad), size, model_pad)
             d_col = kr.differences(kr.readout_positions(starts[o, 1], kernel.shape[3], model_pad), size, model_pad)
@@ -319,11 +381,12 @@ def _patterns(
         if encoding == "double_phase":
             phase_box = enc.double_phase(field, origin=(r0, c0), block=block)
         elif encoding == "grating":
-            phase_box = enc.grating(field, grating_phase)
+            phase_box = enc.grating(field, np.broadcast_to(grating_phase, field.shape))
         else:
             phase_box = enc.phase_only(field)
+        phase_box += wavefront
         patterns[p] = gray_background
-        patterns[p][window] = calibration.phase_to_gray(phase_box + calibration.wavefront_phase_rad[window])
+        patterns[p][window] = calibration.phase_to_gray(phase_box)
     return patterns, scales
 
 
@@ -380,16 +443,17 @@ class _Geometry:
         self.input_shape = (calibration.input_shape[0] // scale, calibration.input_shape[1] // scale)
 
 
-def pixel_transfer(bins: np.ndarray, pad: int, scale: int, width: float) -> np.ndarray:
+def pixel_transfer(row_bins: np.ndarray, col_bins: np.ndarray, pad: int, scale: int, width: float) -> np.ndarray:
     """Amplitude transfer of one image pixel (``scale`` x ``scale`` modulator pixels of aperture ``width`` pitches).
 
-    At image frequency ``f = bins / P`` (cycles per image pixel), per axis:
+    At image frequency ``f = bins / P`` (cycles per image pixel; ``row_bins`` and ``col_bins`` broadcast
+    against each other, e.g. [rows, 1] and [1, cols]), per axis:
     ``sin(pi f) / (scale sin(pi f / scale)) * sinc(width f / scale)`` (the block's phase is its centre, the
     frame origin). The mask is divided by it so the optics sees point-like image pixels, as the model does.
     """
-    out = np.ones(bins.shape[:-1])
-    for axis in (0, 1):
-        f = bins[..., axis] / pad
+    out = 1.0
+    for bins in (row_bins, col_bins):
+        f = np.asarray(bins, dtype=np.float64) / pad
         block = np.ones_like(f) if scale == 1 else np.sinc(f) / np.sinc(f / scale)
-        out = out * block * np.sinc(width * f / scale)
-    return out
+        out = out * (block * np.sinc(width * f / scale))
+    return np.asarray(out)

@@ -29,22 +29,30 @@ class EncodingError(ValueError):
     """A field that an encoding cannot show (NaN, amplitude above 1, unknown encoding); the message says which."""
 
 
-def check_field(field: np.ndarray, name: str = "mask") -> np.ndarray:
-    """``field`` as complex128, or :class:`EncodingError` for NaN/infinity or an amplitude above 1 (+1e-9)."""
+def check_field(field: np.ndarray, name: str = "mask") -> tuple[np.ndarray, np.ndarray]:
+    """``field`` as complex128 and its amplitude ``|field|``, or :class:`EncodingError` for NaN/infinity or an
+    amplitude above 1 (+1e-9); one pass: a NaN or infinity makes the largest amplitude non-finite."""
     field = np.asarray(field, dtype=np.complex128)
-    if not np.all(np.isfinite(field)):
+    amplitude = np.abs(field)
+    peak = float(np.max(amplitude)) if field.size else 0.0
+    if not np.isfinite(peak):
         raise EncodingError(f"{name}: contains NaN or infinity; check the kernel it was compiled from")
-    peak = float(np.max(np.abs(field))) if field.size else 0.0
     if peak > 1.0 + 1e-9:
         raise EncodingError(f"{name}: amplitude {peak:.4g} exceeds 1; normalise the mask to a peak amplitude of 1")
-    return field
+    return field, amplitude
 
 
 def checkerboard(shape: tuple[int, int], origin: tuple[int, int] = (0, 0), block: int = 1) -> np.ndarray:
     """+1/-1 checkerboard of ``block`` x ``block`` squares; pixel (r, c) of the array is ``origin + (r, c)`` globally."""
-    rows = (np.arange(shape[0]) + origin[0]) // block
-    cols = (np.arange(shape[1]) + origin[1]) // block
-    return 1.0 - 2.0 * (np.add.outer(rows, cols) & 1)
+    rows, cols = _checker_signs(shape, origin, block)
+    return rows[:, None] * cols[None, :]
+
+
+def _checker_signs(shape: tuple[int, int], origin: tuple[int, int], block: int) -> tuple[np.ndarray, np.ndarray]:
+    """+1/-1 per row and per column: the checkerboard is their outer product (``(-1)^(a + b) = (-1)^a (-1)^b``)."""
+    rows = 1.0 - 2.0 * (((np.arange(shape[0]) + origin[0]) // block) & 1)
+    cols = 1.0 - 2.0 * (((np.arange(shape[1]) + origin[1]) // block) & 1)
+    return rows, cols
 
 
 def double_phase(field: np.ndarray, origin: tuple[int, int] = (0, 0), block: int = 1) -> np.ndarray:
@@ -55,13 +63,18 @@ def double_phase(field: np.ndarray, origin: tuple[int, int] = (0, 0), block: int
     pixels away from a square's edge, where the SLM's fringing mixes the two phases; the residual then
     lands ``1 / (2 block)`` of the output period away on each axis (and its odd multiples).
     """
-    field = check_field(field)
+    field, amplitude = check_field(field)
     if field.ndim != 2:
         raise EncodingError(f"double_phase: expected a 2-D field, got shape {field.shape}")
     if block < 1:
         raise EncodingError(f"double_phase: block={block} must be >= 1 pixel")
-    spread = np.arccos(np.minimum(np.abs(field), 1.0))
-    return np.angle(field) + checkerboard(field.shape, origin, block) * spread
+    spread = np.arccos(np.minimum(amplitude, 1.0, out=amplitude), out=amplitude)
+    rows, cols = _checker_signs(field.shape, origin, block)
+    spread *= rows[:, None]
+    spread *= cols[None, :]
+    phase = np.angle(field)
+    phase += spread
+    return phase
 
 
 def _depth_table() -> tuple[np.ndarray, np.ndarray]:
@@ -84,11 +97,11 @@ def grating(field: np.ndarray, grating_phase: np.ndarray) -> np.ndarray:
     Returns ``D * mod(angle(field) - pi (D - 1) + grating_phase, 2 pi)``: its first diffraction order is
     ``field * exp(i grating_phase)``. ``grating_phase`` is the linear phase of the carrier.
     """
-    field = check_field(field)
+    field, amplitude = check_field(field)
     grating_phase = np.asarray(grating_phase, dtype=np.float64)
     if grating_phase.shape != field.shape:
         raise EncodingError(f"grating: grating_phase shape {grating_phase.shape} differs from the field shape {field.shape}")
-    depth = grating_depth(np.abs(field))
+    depth = grating_depth(amplitude)
     xi = np.mod(np.angle(field) - np.pi * (depth - 1.0) + grating_phase, TWO_PI)
     return depth * xi
 

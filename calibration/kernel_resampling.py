@@ -168,40 +168,39 @@ def mask_on_pixels(
     (the centres ``d0`` of ``d_row`` / ``d_col`` plus ``shift``: exact, one factor per row and per column)
     times a slowly varying part, evaluated by two small matrix products on a regular bin grid and, when the
     map rotates, interpolated bicubically to the pixels (it varies over several pixels; the error is
-    below 1e-3 of the peak for >= 4 pixels per bin).
+    below 1e-3 of the peak for >= 4 pixels per bin). Without rotation the row / column factors and the
+    aperture (rows and columns outside it) are folded into the two factor matrices, so the result is one
+    matrix product with no full-size pass.
     """
-    from scipy import ndimage
-
     b = np.asarray(to_bins, dtype=np.float64)
     rows = np.asarray(rows, dtype=np.float64)
     cols = np.asarray(cols, dtype=np.float64)
+    d_row = np.asarray(d_row, dtype=np.float64)
+    d_col = np.asarray(d_col, dtype=np.float64)
     d0 = np.array([np.mean(d_row), np.mean(d_col)])
     k = -2j * np.pi / pad
-    rotated = abs(b[0, 1]) > 1e-12 or abs(b[1, 0]) > 1e-12
-    if not rotated:
-        grid_r, grid_c = b[0, 0] * rows + b[0, 2], b[1, 1] * cols + b[1, 2]
-    else:
-        lo_r, hi_r = aperture_bounds(size[0])
-        lo_c, hi_c = aperture_bounds(size[1])
-        step = min(abs(b[0, 0]), abs(b[1, 1]))
-        grid_r = np.arange(lo_r - 3 * step, hi_r + 3 * step, step)
-        grid_c = np.arange(lo_c - 3 * step, hi_c + 3 * step, step)
-    slow = np.exp(k * np.outer(grid_r, d_row - d0[0])) @ weights @ np.exp(k * np.outer(grid_c, d_col - d0[1])).T
-    if rotated:
-        u_row = b[0, 0] * rows[:, None] + b[0, 1] * cols[None, :] + b[0, 2]
-        u_col = b[1, 0] * rows[:, None] + b[1, 1] * cols[None, :] + b[1, 2]
-        where = [(u_row - grid_r[0]) / step, (u_col - grid_c[0]) / step]
-        values = ndimage.map_coordinates(slow.real, where, order=3, mode="nearest") + 1j * ndimage.map_coordinates(
-            slow.imag, where, order=3, mode="nearest")
-    else:
-        values = slow
     move = np.asarray(shift, dtype=np.float64) + d0
     row_phase = np.exp(k * ((b[0, 0] * move[0] + b[1, 0] * move[1]) * rows + (b[0, 2] * move[0] + b[1, 2] * move[1])))
     col_phase = np.exp(k * (b[0, 1] * move[0] + b[1, 1] * move[1]) * cols)
-    values = values * row_phase[:, None] * col_phase[None, :]
-    u_row = b[0, 0] * rows[:, None] + b[0, 1] * cols[None, :] + b[0, 2]
-    u_col = b[1, 0] * rows[:, None] + b[1, 1] * cols[None, :] + b[1, 2]
     lo_r, hi_r = aperture_bounds(size[0])
     lo_c, hi_c = aperture_bounds(size[1])
+    if abs(b[0, 1]) <= 1e-12 and abs(b[1, 0]) <= 1e-12:
+        grid_r, grid_c = b[0, 0] * rows + b[0, 2], b[1, 1] * cols + b[1, 2]
+        row_factor = np.exp(k * np.outer(grid_r, d_row - d0[0])) * (row_phase * ((grid_r >= lo_r) & (grid_r < hi_r)))[:, None]
+        col_factor = np.exp(k * np.outer(grid_c, d_col - d0[1])) * (col_phase * ((grid_c >= lo_c) & (grid_c < hi_c)))[:, None]
+        return (row_factor @ weights) @ col_factor.T
+    from scipy import ndimage
+
+    step = min(abs(b[0, 0]), abs(b[1, 1]))
+    grid_r = np.arange(lo_r - 3 * step, hi_r + 3 * step, step)
+    grid_c = np.arange(lo_c - 3 * step, hi_c + 3 * step, step)
+    slow = np.exp(k * np.outer(grid_r, d_row - d0[0])) @ weights @ np.exp(k * np.outer(grid_c, d_col - d0[1])).T
+    u_row = b[0, 0] * rows[:, None] + b[0, 1] * cols[None, :] + b[0, 2]
+    u_col = b[1, 0] * rows[:, None] + b[1, 1] * cols[None, :] + b[1, 2]
+    where = [(u_row - grid_r[0]) / step, (u_col - grid_c[0]) / step]
+    values = ndimage.map_coordinates(slow.real, where, order=3, mode="nearest") + 1j * ndimage.map_coordinates(
+        slow.imag, where, order=3, mode="nearest")
+    values *= row_phase[:, None]
+    values *= col_phase[None, :]
     values[(u_row < lo_r) | (u_row >= hi_r) | (u_col < lo_c) | (u_col >= hi_c)] = 0.0
     return values

@@ -22,6 +22,7 @@ the period) and lie on the camera; it returns None when none does.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -33,8 +34,8 @@ MAX_CARRIER = 0.3
 """Largest shift, as a fraction of the output period along each lattice axis (keeps ramps < 0.6 pi per pixel)."""
 _CHUNK = 256
 """Carrier candidates tested at once (bounded memory)."""
-MAX_STEPS = 40
-"""Carrier candidates per axis and direction (the search grid is at most 81 x 81)."""
+MAX_STEPS = 24
+"""Carrier candidates per axis and direction (the search grid is at most 49 x 49)."""
 
 
 @dataclass
@@ -81,13 +82,30 @@ def _lattice_shifts(lattice: np.ndarray) -> np.ndarray:
 
 
 def meets(windows: np.ndarray, half: np.ndarray, boxes: Boxes, taus: np.ndarray, lattice: np.ndarray) -> np.ndarray:
-    """[n_tau] True where a window (centres [w, 2] moving with tau, shared ``half``) meets a box or its periodic copies."""
-    # delta[t, w, b, 2] = (window + tau) - (box + coef * tau)
-    delta = (windows[None, :, None, :] - boxes.centre[None, None, :, :]
-             + taus[:, None, None, :] * (1.0 - boxes.coef)[None, None, :, None])
-    reach = (half[None, :] + boxes.half)[None, None, :, None, :]
-    shifted = delta[:, :, :, None, :] - _lattice_shifts(lattice)[None, None, None, :, :]
-    return np.all(np.abs(shifted) < reach, axis=-1).any(axis=(1, 2, 3))
+    """[n_tau] True where a window (centres [w, 2] moving with tau, shared ``half``) meets a box or its periodic copies.
+
+    Per (window, box, lattice copy) the separation ``(window - box) + tau (1 - coef) - L`` is linear in tau, so
+    over the taus' bounding box it spans a known interval: the pairs that stay apart for every tau are
+    dropped first and the exact test runs on the others only.
+    """
+    windows, taus = np.asarray(windows, dtype=np.float64), np.asarray(taus, dtype=np.float64)
+    if taus.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    base = windows[:, None, :] - boxes.centre[None, :, :]  # [w, b, 2]
+    slope = 1.0 - boxes.coef  # [b]
+    reach = half[None, :] + boxes.half  # [b, 2]
+    shifts = _lattice_shifts(lattice)  # [s, 2]
+    ends = slope[:, None, None] * np.stack([taus.min(axis=0), taus.max(axis=0)])[None]  # [b, 2 ends, 2 axes]
+    low = base[:, :, None, :] + ends.min(axis=1)[None, :, None, :] - shifts[None, None]  # [w, b, s, 2]
+    high = base[:, :, None, :] + ends.max(axis=1)[None, :, None, :] - shifts[None, None]
+    margin = 1e-9 * (1.0 + np.abs(low) + np.abs(high))
+    limit = reach[None, :, None, :] + margin
+    w, b, s = np.nonzero(np.all((low < limit) & (high > -limit), axis=-1))
+    if w.size == 0:
+        return np.zeros(taus.shape[0], dtype=bool)
+    # the exact test, same operations as for every pair: ((window - box) + tau (1 - coef)) - L, |.| < reach
+    shifted = base[w, b][None] + taus[:, None, :] * slope[b][None, :, None] - shifts[s][None]
+    return np.all(np.abs(shifted) < reach[b][None], axis=-1).any(axis=1)
 
 
 @dataclass
@@ -186,6 +204,35 @@ def plan_layout(
             others = Boxes.of(np.delete(windows, o, axis=0), half + extra, 1.0)
             if meets(windows[o : o + 1], half, others, origin_tau, lattice)[0]:
                 return None
+    # all windows together: their bounding box (on the camera, and clear of every nuisance term)
+    union = ((windows.min(axis=0) + windows.max(axis=0)) / 2)[None, :]
+    union_half = (windows.max(axis=0) - windows.min(axis=0)) / 2 + half
+    taus = carrier_candidates(lattice, n, tiles, union, union_half, camera_affine, camera_shape)
+    for start in range(0, len(taus), _CHUNK):
+        chunk = taus[start : start + _CHUNK]
+        free = ~meets(union, union_half, bad, chunk, lattice)
+        if free.any():
+            tau = chunk[np.argmax(free)]
+            return Layout(multiplex, corners, in_offsets, tiles + tau, tau)
+    return None
+
+
+def carrier_candidates(
+    lattice: np.ndarray, input_size: int, tiles: np.ndarray, union: np.ndarray, union_half: np.ndarray,
+    camera_affine: np.ndarray, camera_shape: tuple[int, int],
+) -> np.ndarray:
+    """[n, 2] carriers ``tau`` to try, nearest first: a square grid (step >= N / 4, at most :data:`MAX_STEPS`
+    per direction) within :data:`MAX_CARRIER` of the period for every tile, keeping the windows' bounding box
+    (centre ``union`` [1, 2], half size ``union_half``) on the camera. Cached per arguments (the same for every
+    checkerboard size and encoding tried; read-only)."""
+    arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (lattice, tiles, union, union_half, camera_affine)]
+    key = tuple((a.shape, a.tobytes()) for a in arrays)
+    return _carrier_candidates(key, int(input_size), (int(camera_shape[0]), int(camera_shape[1])))
+
+
+@functools.lru_cache(maxsize=64)
+def _carrier_candidates(key: tuple, n: int, camera_shape: tuple[int, int]) -> np.ndarray:
+    lattice, tiles, union, union_half, camera_affine = (np.frombuffer(data).reshape(shape) for shape, data in key)
     span = np.abs(lattice).sum(axis=1).max() * MAX_CARRIER
     step = max(1.0, n / 4, span / MAX_STEPS)
     reach = int(np.ceil(span / step))
@@ -194,17 +241,9 @@ def plan_layout(
     taus = taus[np.lexsort((taus[:, 1], taus[:, 0], np.hypot(taus[:, 0], taus[:, 1])))]
     fraction = np.abs(lattice_fraction(tiles[None, :, :] + taus[:, None, :], lattice)).max(axis=(1, 2))
     taus = taus[fraction <= MAX_CARRIER]
-    # all windows together: their bounding box (on the camera, and clear of every nuisance term)
-    union = ((windows.min(axis=0) + windows.max(axis=0)) / 2)[None, :]
-    union_half = (windows.max(axis=0) - windows.min(axis=0)) / 2 + half
     taus = taus[_on_camera(union, union_half, taus, camera_affine, camera_shape)]
-    for start in range(0, len(taus), _CHUNK):
-        chunk = taus[start : start + _CHUNK]
-        free = ~meets(union, union_half, bad, chunk, lattice)
-        if free.any():
-            tau = chunk[np.argmax(free)]
-            return Layout(multiplex, corners, in_offsets, tiles + tau, tau)
-    return None
+    taus.setflags(write=False)
+    return taus
 
 
 def _on_camera(windows: np.ndarray, half: np.ndarray, taus: np.ndarray, camera_affine: np.ndarray,

@@ -45,6 +45,17 @@ class ProgramError(ValueError):
     """A program that cannot be used (bad folder, NaN, wrong shapes, another bench); the message says why and the fix."""
 
 
+def _all_finite(values: np.ndarray) -> bool:
+    """True when no element is NaN or infinite (its min and max are finite: NaN propagates through both)."""
+    values = np.asarray(values)
+    return values.size == 0 or bool(np.isfinite(values.min()) and np.isfinite(values.max()))
+
+
+def _lowest(values: np.ndarray) -> int:
+    """Smallest element of an integer array (0 for unsigned types, which cannot be negative: no pass over them)."""
+    return 0 if np.issubdtype(values.dtype, np.unsignedinteger) else int(values.min())
+
+
 @dataclass
 class OpticalProgram:
     """A compiled optical program (see the module docstring for every field and unit)."""
@@ -102,7 +113,7 @@ class OpticalProgram:
             raise ProgramError(f"multiplex is {self.multiplex!r}; expected 'time' or 'space'")
         if self.patterns.ndim != 3 or not np.issubdtype(self.patterns.dtype, np.integer):
             raise ProgramError(f"patterns must be integer gray levels [n, rows, cols], got {self.patterns.dtype} {self.patterns.shape}")
-        if self.patterns.size and (self.patterns.min() < 0 or self.patterns.max() >= 2**self.slm_bit_depth):
+        if self.patterns.size and (_lowest(self.patterns) < 0 or self.patterns.max() >= 2**self.slm_bit_depth):
             raise ProgramError(f"patterns hold gray levels outside 0 .. {2**self.slm_bit_depth - 1} (SLM bit depth {self.slm_bit_depth})")
         if len(self.pattern_channels) != self.patterns.shape[0]:
             raise ProgramError(f"pattern_channels lists {len(self.pattern_channels)} patterns but there are {self.patterns.shape[0]}")
@@ -122,7 +133,7 @@ class OpticalProgram:
         for name in ("dark", "dark_per_s", "gain"):
             if getattr(self, name).shape != self.camera_shape:
                 raise ProgramError(f"{name} has shape {getattr(self, name).shape}, expected the camera shape {self.camera_shape}")
-        if np.any(self.gain <= 0):
+        if self.gain.size and self.gain.min() <= 0:
             raise ProgramError("gain (flat field) must be > 0 everywhere; re-run `osclc calibrate dark`")
         for name in ("feature_gain", "feature_offset"):
             if getattr(self, name).shape != (c_out,):
@@ -135,7 +146,7 @@ class OpticalProgram:
         if self.input_corner.min() < 0 or np.any(self.input_corner + n > np.array(self.input_shape)):
             raise ProgramError(f"input_corner {self.input_corner.tolist()} puts a {n}x{n} image outside the {self.input_shape} modulator")
         for name in ("sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset"):
-            if not np.all(np.isfinite(getattr(self, name))):
+            if not _all_finite(getattr(self, name)):
                 raise ProgramError(f"{name} contains NaN or infinity; recompile the program")
         if not (np.isfinite(self.exposure_s) and self.exposure_s > 0):
             raise ProgramError(f"exposure_s must be a positive number of seconds, got {self.exposure_s}")
