@@ -72,13 +72,9 @@ class Camera(Device, ABC):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(name, clock, retry)
-        if len(sensor_shape) != 2 or min(sensor_shape) < 1:
-            raise InvalidSetting(f"camera {name!r}: sensor_shape must be (rows, cols) >= 1, got {sensor_shape!r}")
-        if not 1 <= int(bit_depth) <= 16:
-            raise InvalidSetting(f"camera {name!r}: bit_depth must be in [1, 16], got {bit_depth!r}")
-        self.sensor_shape = (int(sensor_shape[0]), int(sensor_shape[1]))
+        self.sensor_shape = self._check_shape("sensor_shape", sensor_shape)
+        self.bit_depth = self._check_bit_depth(bit_depth)
         self.pitch_m = self._check_number("pitch_m", pitch_m, 1e-7, 1e-3, "m")
-        self.bit_depth = int(bit_depth)
         self.exposure_range_s = (float(exposure_range_s[0]), float(exposure_range_s[1]))
         self.gain_range = (float(gain_range[0]), float(gain_range[1]))
         self._exposure_s = self._check_number("exposure_s", exposure_s, *self.exposure_range_s, "s")
@@ -107,9 +103,8 @@ class Camera(Device, ABC):
 
     @exposure_s.setter
     def exposure_s(self, seconds: float) -> None:
-        value = self._check_number("exposure_s", seconds, *self.exposure_range_s, "s")
-        self._hw("set the exposure", lambda: self._set_exposure_hw(value))
-        self._exposure_s = value
+        self._exposure_s = self._set_number("set the exposure", self._set_exposure_hw, "exposure_s", seconds,
+                                            *self.exposure_range_s, "s")
 
     @property
     def gain(self) -> float:
@@ -118,9 +113,7 @@ class Camera(Device, ABC):
 
     @gain.setter
     def gain(self, value: float) -> None:
-        number = self._check_number("gain", value, *self.gain_range, "")
-        self._hw("set the gain", lambda: self._set_gain_hw(number))
-        self._gain = number
+        self._gain = self._set_number("set the gain", self._set_gain_hw, "gain", value, *self.gain_range, "")
 
     def set_roi(self, roi: tuple[int, int, int, int] | None) -> None:
         """Read only the region (row0, col0, rows, cols) of the sensor, or the full sensor for None."""
@@ -170,15 +163,9 @@ class Camera(Device, ABC):
         self.frames += 1
         return Frame(image, index, start, end, t_received, raw.device_timestamp_ns)
 
-    def close(self) -> None:
-        """Stop acquisition (best effort) and release the camera; calling it again does nothing."""
-        if self.closed:
-            return
-        try:
-            self.stop()
-        finally:
-            self.closed = True
-            self._close_hw()
+    def _make_safe(self) -> None:
+        """Stop acquisition; :meth:`close` does this first."""
+        self.stop()
 
     def state(self) -> dict[str, object]:
         """A short description for ``osclc bench check``."""
@@ -211,6 +198,3 @@ class Camera(Device, ABC):
 
     def _stop_hw(self) -> None:
         """Stop acquisition on the device (default: nothing to do)."""
-
-    def _close_hw(self) -> None:
-        """Release the device (default: nothing to release)."""

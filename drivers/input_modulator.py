@@ -42,15 +42,11 @@ class InputModulator(Device, ABC):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(name, clock, retry)
-        if len(shape) != 2 or min(shape) < 1:
-            raise InvalidSetting(f"input modulator {name!r}: shape must be (rows, cols) >= 1, got {shape!r}")
+        self.shape = self._check_shape("shape", shape)
         if encoding not in ENCODINGS:
-            raise InvalidSetting(f"input modulator {name!r}: encoding must be one of {ENCODINGS}, got {encoding!r}")
-        if not 1 <= int(bit_depth) <= 16:
-            raise InvalidSetting(f"input modulator {name!r}: bit_depth must be in [1, 16], got {bit_depth!r}")
-        self.shape = (int(shape[0]), int(shape[1]))
+            raise InvalidSetting(f"{self._label()}: encoding must be one of {ENCODINGS}, got {encoding!r}")
         self.encoding = encoding
-        self.bit_depth = int(bit_depth)
+        self.bit_depth = self._check_bit_depth(bit_depth)
         self.pitch_m = self._check_number("pitch_m", pitch_m, 1e-7, 1e-3, "m")
         self.settle_s = self._check_number("settle_s", settle_s, 0.0, 10.0, "s")
         self.shown: np.ndarray | None = None
@@ -85,26 +81,17 @@ class InputModulator(Device, ABC):
         self._hw("show an image", lambda: self._show_hw(device))
         self.shown = values
         self.shows += 1
-        self.clock.sleep(self.settle_s)
-        return self.clock.now_ns()
+        return self._wait(self.settle_s)
 
     def blank(self) -> int:
         """Show an all-dark image, wait ``settle_s``; returns the settled time (ns)."""
+        self._make_safe()
+        return self._wait(self.settle_s)
+
+    def _make_safe(self) -> None:
+        """Show an all-dark image (no wait); :meth:`close` does this first."""
         self._hw("blank", self._blank_hw)
         self.shown = np.zeros(self.shape, np.float32)
-        self.clock.sleep(self.settle_s)
-        return self.clock.now_ns()
-
-    def close(self) -> None:
-        """Blank (best effort) and release the device; calling it again does nothing."""
-        if self.closed:
-            return
-        try:
-            self._hw("blank", self._blank_hw)
-            self.shown = np.zeros(self.shape, np.float32)
-        finally:
-            self.closed = True
-            self._close_hw()
 
     def state(self) -> dict[str, object]:
         """A short description for ``osclc bench check``."""
@@ -120,6 +107,3 @@ class InputModulator(Device, ABC):
     @abstractmethod
     def _blank_hw(self) -> None:
         """Show an all-dark image on the device."""
-
-    def _close_hw(self) -> None:
-        """Release the device (default: nothing to release)."""

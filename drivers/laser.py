@@ -42,8 +42,8 @@ class Laser(Device, ABC):
 
     def set_power_mw(self, mw: float) -> None:
         """Set the output power (mW); refused (InvalidSetting) when NaN, negative or above ``max_power_mw``."""
-        value = self._check_number("power_mw", mw, 0.0, self.max_power_mw, "mW (the bench's max_power_mw)")
-        self._hw("set the power", lambda: self._set_power_hw(value))
+        self._set_number("set the power", self._set_power_hw, "power_mw", mw, 0.0, self.max_power_mw,
+                         "mW (the bench's max_power_mw)")
 
     def power_mw(self) -> float:
         """The power setpoint the laser reports (mW)."""
@@ -61,15 +61,9 @@ class Laser(Device, ABC):
         """Emission, power, interlock and faults as the laser reports them."""
         return self._hw("read its status", self._status_hw)
 
-    def close(self) -> None:
-        """Turn emission off (always attempted) and release the laser; calling it again does nothing."""
-        if self.closed:
-            return
-        try:
-            self._hw("switch emission off", lambda: self._set_emission_hw(False))
-        finally:
-            self.closed = True
-            self._close_hw()
+    def _make_safe(self) -> None:
+        """Turn emission off; :meth:`close` always attempts this first."""
+        self._hw("switch emission off", lambda: self._set_emission_hw(False))
 
     def state(self) -> dict[str, object]:
         """A short description for ``osclc bench check``."""
@@ -96,6 +90,3 @@ class Laser(Device, ABC):
     @abstractmethod
     def _status_hw(self) -> LaserStatus:
         """Query emission, power, interlock and faults."""
-
-    def _close_hw(self) -> None:
-        """Release the device (default: nothing to release)."""

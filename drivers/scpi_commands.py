@@ -117,9 +117,14 @@ class LaserCommandSet:
     def setting(self, link: LineLink, command: str) -> None:
         """Send a setting, then read the error queue; raises CommandRefused if the laser refused it."""
         link.write_line(command)
-        error = self.parse_error(self.query(link, self.error_query))
+        self._refuse_on_error(self.query(link, self.error_query))
+
+    def _refuse_on_error(self, reply: str) -> str:
+        """``reply`` as it is, unless :meth:`parse_error` finds an error in it: then that CommandRefused is raised."""
+        error = self.parse_error(reply)
         if error is not None:
             raise error
+        return reply
 
     def faults(self, link: LineLink) -> list[str]:
         """Pending faults: the entries left in the error queue (reading empties it)."""
@@ -171,21 +176,14 @@ class ObisCommandSet(LaserCommandSet):
     def query(self, link: LineLink, command: str) -> str:
         """Send a query; return its value line after checking the ``OK`` that follows it."""
         link.write_line(command)
-        value = link.read_line()
-        error = self.parse_error(value)
-        if error is not None:
-            raise error
+        value = self._refuse_on_error(link.read_line())
         self._expect_ok(link.read_line(), command)
         return value
 
     def setting(self, link: LineLink, command: str) -> None:
         """Send a setting and check its acknowledgement (``OK``, or ``ERR-<code>`` raised as CommandRefused)."""
         link.write_line(command)
-        reply = link.read_line()
-        error = self.parse_error(reply)
-        if error is not None:
-            raise error
-        self._expect_ok(reply, command)
+        self._expect_ok(self._refuse_on_error(link.read_line()), command)
 
     def faults(self, link: LineLink) -> list[str]:
         """The set bits of the ``SYST:FAULT?`` hex word, e.g. ``["fault bit 5 (word 0x00000020)"]``."""

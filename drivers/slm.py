@@ -39,12 +39,8 @@ class SLM(Device, ABC):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(name, clock, retry)
-        if len(shape) != 2 or min(shape) < 1:
-            raise InvalidSetting(f"SLM {name!r}: shape must be (rows, cols) >= 1, got {shape!r}")
-        if not 1 <= int(bit_depth) <= 16:
-            raise InvalidSetting(f"SLM {name!r}: bit_depth must be in [1, 16], got {bit_depth!r}")
-        self.shape = (int(shape[0]), int(shape[1]))
-        self.bit_depth = int(bit_depth)
+        self.shape = self._check_shape("shape", shape)
+        self.bit_depth = self._check_bit_depth(bit_depth)
         self.pitch_m = self._check_number("pitch_m", pitch_m, 1e-7, 1e-3, "m")
         self.settle_s = self._check_number("settle_s", settle_s, 0.0, 10.0, "s")
         self.refresh_hz = self._check_number("refresh_hz", refresh_hz, 1e-3, 1e5, "Hz")
@@ -84,26 +80,17 @@ class SLM(Device, ABC):
         self._hw("display a pattern", lambda: self._display_hw(pattern))
         self.displayed = pattern
         self.displays += 1
-        self.clock.sleep(self.settle_s)
-        return self.clock.now_ns()
+        return self._wait(self.settle_s)
 
     def blank(self) -> int:
         """Show the blank pattern (all gray level 0), wait ``settle_s``; returns the settled time (ns)."""
+        self._make_safe()
+        return self._wait(self.settle_s)
+
+    def _make_safe(self) -> None:
+        """Show the blank pattern (no wait); :meth:`close` does this first."""
         self._hw("blank", self._blank_hw)
         self.displayed = np.zeros(self.shape, self.dtype)
-        self.clock.sleep(self.settle_s)
-        return self.clock.now_ns()
-
-    def close(self) -> None:
-        """Blank (best effort) and release the device; calling it again does nothing."""
-        if self.closed:
-            return
-        try:
-            self._hw("blank", self._blank_hw)
-            self.displayed = np.zeros(self.shape, self.dtype)
-        finally:
-            self.closed = True
-            self._close_hw()
 
     def state(self) -> dict[str, object]:
         """A short description for ``osclc bench check``."""
@@ -120,6 +107,3 @@ class SLM(Device, ABC):
     @abstractmethod
     def _blank_hw(self) -> None:
         """Show the blank (all-zero) pattern on the device."""
-
-    def _close_hw(self) -> None:
-        """Release the device (default: nothing to release)."""

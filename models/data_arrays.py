@@ -15,6 +15,7 @@ uses); grayscale -> colour repeats the channel.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import cv2
@@ -197,6 +198,22 @@ def check_channels(channels: int | None, source: str) -> None:
     """Refuse a channel count other than None, 1 or 3."""
     if channels not in (None, 1, 3):
         raise DatasetError(f"{source}: channels={channels!r}; use 1 (grayscale), 3 (colour) or leave it unset")
+
+
+def request_folder(request: DatasetRequest, scheme: str, example: str, what: str) -> tuple[str, Path]:
+    """``(spec, folder)`` for a loader whose argument is a folder: ``spec`` is ``"<scheme>:<argument>"``.
+
+    Refuses (DatasetError) a missing argument (the message shows ``example``, a sample path), a bad
+    channel count, and a folder that does not exist (the message says to give ``what``).
+    """
+    if not request.argument:
+        raise DatasetError(f"{scheme}: needs a folder, e.g. '{scheme}:{example}'")
+    spec = f"{scheme}:{request.argument}"
+    check_channels(request.channels, spec)
+    folder = Path(request.argument).expanduser()
+    if not folder.is_dir():
+        raise DatasetError(f"{spec}: no such folder; give {what}")
+    return spec, folder
 
 
 # ---------------------------------------------------------------------------- splits

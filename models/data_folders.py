@@ -26,9 +26,9 @@ from osclc.models.data_arrays import (
     DatasetError,
     DatasetRequest,
     DatasetSplits,
-    check_channels,
     convert_channels,
     make_splits,
+    request_folder,
     square_resize,
 )
 
@@ -124,13 +124,7 @@ def _stack(images: list[np.ndarray], channels: int) -> np.ndarray:
 
 def load_folder(request: DatasetRequest) -> DatasetSplits:
     """An ImageFolder-style dataset (``request.argument`` is its root folder)."""
-    if not request.argument:
-        raise DatasetError("folder: needs a folder, e.g. 'folder:/data/cats-vs-dogs'")
-    spec = f"folder:{request.argument}"
-    check_channels(request.channels, spec)
-    root = Path(request.argument).expanduser()
-    if not root.is_dir():
-        raise DatasetError(f"{spec}: no such folder; give the folder holding one sub-folder per class")
+    spec, root = request_folder(request, "folder", "/data/cats-vs-dogs", "the folder holding one sub-folder per class")
     splits = _layout(root)
     names = sorted(splits["train"])
     unknown = sorted(set(splits.get("test", {})) - set(names))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from osclc.models.data_arrays import DatasetError, DatasetRequest, DatasetSplits, check_channels, make_splits, prepare_images
+from osclc.models.data_arrays import DatasetError, DatasetRequest, DatasetSplits, make_splits, prepare_images, request_folder
 
 IMAGES_PATTERN = re.compile(r"^(?P<prefix>.*)images[-.]idx3[-.]ubyte(?P<gz>\.gz)?$")
 UBYTE = 0x08
@@ -88,13 +88,7 @@ def _pairs(folder: Path) -> tuple[Path, Path | None]:
 
 def load_idx(request: DatasetRequest) -> DatasetSplits:
     """MNIST-format IDX dataset from the folder ``request.argument``."""
-    if not request.argument:
-        raise DatasetError("mnist: needs a folder, e.g. 'mnist:/data/mnist'")
-    spec = f"mnist:{request.argument}"
-    check_channels(request.channels, spec)
-    folder = Path(request.argument).expanduser()
-    if not folder.is_dir():
-        raise DatasetError(f"{spec}: no such folder; give the folder of the *-images-idx3-ubyte files")
+    spec, folder = request_folder(request, "mnist", "/data/mnist", "the folder of the *-images-idx3-ubyte files")
     train_path, test_path = _pairs(folder)
     train_images, train_labels = read_pair(train_path)
     train = (prepare_images(train_images, request.image_size, request.channels, str(train_path)), train_labels)

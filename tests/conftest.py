@@ -11,3 +11,17 @@ def _isolated_runs_dir(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     monkeypatch.setenv("OSCLC_RUNS_DIR", str(runs))
     return runs
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch intra-op thread for a whole test module; use ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+
+    Tiny models: one thread is ~30x faster than two on the shared, loaded test machine.
+    """
+    import torch  # here, not at the top: most test folders never need torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -19,13 +19,7 @@ from osclc.models.checkpoints import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one intra-op thread is ~30x faster than two on the shared, loaded test machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _model_and_meta(variant: str = "sclc", image_size: int = 8):
