@@ -59,6 +59,10 @@ class TrainConfig(BaseModel):
     optimiser: OptimiserConfig = Field(default_factory=OptimiserConfig, description="optimiser and learning-rate schedule")
     epochs: int = Field(10, ge=1, le=100000, description="passes over the training split")
     batch_size: int = Field(16, ge=1, le=65536, description="images per optimiser step, over all processes (paper: 16)")
+    augment_shift: int = Field(
+        0, ge=0, le=16,
+        description="training images only: shift each by a random integer (dy, dx) in -s..s pixels, zero fill (0 = off; 1 is standard for 8 x 8 digits)",
+    )
     eval_batch_size: int = Field(256, ge=1, le=65536, description="images per forward pass when evaluating")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="seed of the initial weights, shuffling and any randomness in training")
     kd: KDConfig = Field(default_factory=KDConfig, description="knowledge distillation (students with a teacher only)")
