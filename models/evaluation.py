@@ -2,6 +2,8 @@
 
 - One model on one test split: the number correct is binomial, so the interval is Wilson's score
   interval (good coverage even near 0 or 100 %, unlike the normal approximation).
+- Segmentation (per-pixel targets ``[N, H, W]``): every pixel is one trial, except pixels labelled
+  :data:`SEGMENTATION_IGNORE_INDEX` (255, VOC's object borders), which are not counted.
 - Several seeds: mean accuracy +- the Student-t half width ``t_{0.975, n-1} * s / sqrt(n)``
   (``s`` the sample standard deviation); with one seed the half width is undefined (NaN).
 """
@@ -19,6 +21,16 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from osclc.models.data_arrays import as_array_split
+
+SEGMENTATION_IGNORE_INDEX = 255
+"""Per-pixel target value that is not scored (Pascal VOC's 'void' borders)."""
+
+
+def counted(targets: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
+    """Boolean mask of the targets that count: all class labels ``[N]``; per-pixel ones except the ignore value."""
+    if targets.ndim <= 1:
+        return targets == targets  # all True, same type and device
+    return targets != SEGMENTATION_IGNORE_INDEX
 
 
 @dataclass(frozen=True)
@@ -106,11 +118,14 @@ def evaluate_classifier(
 ) -> Evaluation:
     """Accuracy (Wilson 95 % interval) and confusion matrix of ``model`` on ``dataset``.
 
-    For segmentation targets ``[N, H, W]`` every pixel counts as one trial (pixel accuracy).
+    For segmentation targets ``[N, H, W]`` every pixel counts as one trial (pixel accuracy), except
+    those labelled :data:`SEGMENTATION_IGNORE_INDEX`.
     """
     split = as_array_split(dataset)
     predictions = predict(model, split, device, batch_size)
     targets = split.y.numpy()
+    keep = counted(targets)
+    targets, predictions = targets[keep], predictions[keep]
     correct = int((predictions == targets).sum())
     return Evaluation(accuracy_interval(correct, targets.size), confusion_matrix(targets, predictions, num_classes))
 

@@ -11,8 +11,11 @@ its grid (``P / 2**l`` samples, one every ``2**l`` input pixels over the window)
 teacher's level-l map. The electronic backend (:class:`UNetBackend`) normalises every level
 with a ``BatchNorm2d`` (in eval mode exactly a per-channel gain/offset, :meth:`UNetBackend.gain_offset`:
 what hardware-in-the-loop fine-tuning retrains; in training it keeps the camera's widely
-varying intensity scales trainable) and runs the teacher's expanding path
-(:class:`~osclc.models.unet.UNetDecoder`, nonlinear).
+varying intensity scales trainable), passes each level through one electronic
+(conv-BN-ReLU) x 2 block (:class:`~osclc.models.unet.ConvBlock`, ``c_l`` channels: the nonlinearity
+the teacher's contracting path has and the optical one cannot; without it the bottleneck's linear
+readout went straight into an up-convolution: 82.7 vs 84.4 % validation mean IoU on the shapes, 8 epochs) and runs
+the teacher's expanding path (:class:`~osclc.models.unet.UNetDecoder`, nonlinear).
 
 P: ``P = N + 2 o`` with the input offset ``o`` the smallest multiple of ``2**L`` covering half
 the convolutions' support (so the image window lands on whole samples at every level) and
@@ -35,7 +38,7 @@ from .sclc import SCLC
 from .spectral_conv import SpectralConv2d
 from .spectral_grid import smooth_size, to_field, to_spectrum
 from .spectral_pool import NyquistMode, SpectralPool2d
-from .unet import UNetDecoder, check_unet_plan
+from .unet import ConvBlock, UNetDecoder, check_unet_plan
 
 CONVS_PER_LEVEL = 2
 
@@ -51,7 +54,7 @@ def unet_pad(image_size: int, depth: int, kernel_size: int) -> int:
 
 
 class UNetBackend(nn.Module):
-    """Electronic backend: level detector maps on their full grids -> crop -> gain/offset -> decoder -> logits."""
+    """Electronic backend: level detector maps on their full grids -> crop -> gain/offset -> level block -> decoder -> logits."""
 
     def __init__(self, channels: Sequence[int], skip_channels: Sequence[int], num_classes: int, kernel_size: int,
                  image_size: int, pad: int) -> None:
@@ -59,7 +62,8 @@ class UNetBackend(nn.Module):
         self.image_size, self.pad = image_size, pad
         self.skip_channels = list(skip_channels)
         self.readout = nn.ModuleList(nn.BatchNorm2d(c) for c in self.skip_channels)
-        self.decoder = UNetDecoder(channels, num_classes, kernel_size, self.skip_channels)
+        self.levels = nn.ModuleList(ConvBlock(s, c, kernel_size) for s, c in zip(self.skip_channels, channels))
+        self.decoder = UNetDecoder(channels, num_classes, kernel_size)
 
     def window(self, level: int) -> tuple[int, int]:
         """(first sample, samples) of the image window on level ``level``'s grid."""
@@ -81,7 +85,7 @@ class UNetBackend(nn.Module):
         """Detector maps of every level (full grids) -> logits ``[B, classes, N, N]``."""
         if len(features) != len(self.skip_channels):
             raise ValueError(f"segmentation backend: expected {len(self.skip_channels)} level maps, got {len(features)}")
-        return self.decoder([self.calibrate(level, f) for level, f in enumerate(features)])
+        return self.decoder([self.levels[level](self.calibrate(level, f)) for level, f in enumerate(features)])
 
 
 class SCLCUNet(nn.Module):

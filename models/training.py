@@ -12,6 +12,9 @@
 - KD (paper eq. 8, :func:`osclc.models.kd.kd_loss`): the teacher is put in eval mode with
   ``requires_grad`` off and run under ``no_grad``; only the student's parameters are optimised.
 - Accuracy counts argmax hits over every target element (images, or pixels for segmentation).
+  Segmentation targets (per-pixel, ``[N, H, W]``) equal to
+  :data:`~osclc.models.evaluation.SEGMENTATION_IGNORE_INDEX` (255, VOC's borders) are left out of
+  the losses (cross-entropy and KD) and of the accuracies.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from osclc.models.architecture import build_model
+from osclc.models.augment import random_shift
 from osclc.models.checkpoints import (
     CheckpointError,
     CheckpointMeta,
@@ -44,6 +48,7 @@ from osclc.models.checkpoints import (
 )
 from osclc.models.data_arrays import ArraySplit, DatasetSplits
 from osclc.models.distributed import ProcessInfo, process_info, sum_over_processes
+from osclc.models.evaluation import SEGMENTATION_IGNORE_INDEX, counted
 from osclc.models.kd import kd_loss
 from osclc.models.train_config import OptimiserConfig, TrainConfig
 
@@ -122,14 +127,28 @@ def evaluate_loss_accuracy(
         x, y = split.batch(index[start : start + batch_size])
         x, y = x.to(device), y.to(device)
         logits = model(x)
-        totals[0] += float(F.cross_entropy(logits, y, reduction="sum"))
-        totals[1] += float((logits.argmax(dim=1) == y).sum())
-        totals[2] += y.numel()
+        keep = counted(y)
+        totals[0] += float(F.cross_entropy(logits, y, reduction="sum", ignore_index=_ignore_index(y)))
+        totals[1] += float(((logits.argmax(dim=1) == y) & keep).sum())
+        totals[2] += int(keep.sum())
     model.train(was_training)
     loss, correct, count = sum_over_processes(totals, device)
     if count == 0:
         return None, None
     return loss / count, correct / count
+
+
+def _ignore_index(y: torch.Tensor) -> int:
+    """``ignore_index`` for ``F.cross_entropy``: 255 for per-pixel targets, PyTorch's unused -100 otherwise."""
+    return SEGMENTATION_IGNORE_INDEX if y.dim() > 1 else -100
+
+
+def _hard_label_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the counted targets (0 with a gradient when a batch has none)."""
+    if y.dim() == 1:
+        return F.cross_entropy(logits, y)
+    total = F.cross_entropy(logits, y, reduction="sum", ignore_index=SEGMENTATION_IGNORE_INDEX)
+    return total / counted(y).sum().clamp(min=1)
 
 
 def _check_resume_config(meta: CheckpointMeta, config: TrainConfig, source: str) -> None:
@@ -187,6 +206,10 @@ def train_model(
         raise ValueError(
             f"batch_size={config.batch_size}: must be divisible by the {info.world_size} processes (it is the global batch)"
         )
+    if config.augment_shift and data.task != "classification":
+        raise ValueError(
+            f"augment_shift={config.augment_shift}: shifts images without their {data.task} targets; set it to 0 for {data.spec}"
+        )
     torch.manual_seed(config.seed)
     model = build_model(config.arch, data.channels, data.image_size, data.num_classes).to(device)
     meta = CheckpointMeta(
@@ -239,20 +262,24 @@ def train_model(
         for step, start in enumerate(bar):
             x, y = data.train.batch(order[start : start + local_batch])
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            x = random_shift(x, config.augment_shift)  # training batches only (0 = unchanged)
             logits = wrapped(x)
             if teacher_model is None:
-                loss = F.cross_entropy(logits, y)
+                loss = _hard_label_loss(logits, y)
             else:
                 with torch.no_grad():
                     teacher_logits = teacher_model(x)
-                loss = kd_loss(logits, teacher_logits, y, config.kd.alpha, config.kd.temperature, config.kd.t_squared)
+                loss = kd_loss(logits, teacher_logits, y, config.kd.alpha, config.kd.temperature, config.kd.t_squared,
+                               ignore_index=SEGMENTATION_IGNORE_INDEX if y.dim() > 1 else None)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             with torch.no_grad():
-                totals[0] += loss.detach().double() * y.numel()
-                totals[1] += (logits.argmax(dim=1) == y).sum()
-                totals[2] += y.numel()
+                keep = counted(y)
+                kept = keep.sum()
+                totals[0] += loss.detach().double() * kept
+                totals[1] += ((logits.argmax(dim=1) == y) & keep).sum()
+                totals[2] += kept
             if not bar.disable and step % 10 == 0:
                 bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         loss_sum, correct, count = sum_over_processes(totals.tolist(), device)

@@ -8,6 +8,9 @@ from PIL import Image
 
 from osclc.models.data_shapes import SHAPE_KINDS, ShapesSpecError, _inside, generate_shapes, parse_shapes_options
 from osclc.models.data_spec import load_dataset
+from osclc.models.evaluation import evaluate_classifier
+from osclc.models.train_config import TrainConfig
+from osclc.models.training import train_model
 from osclc.models.segmentation_files import SegmentationDataError
 
 
@@ -155,6 +158,26 @@ def test_voc_loads_palette_indices_and_ignore(tmp_path):
     assert bool((test[:, :, 7] == 255).all())
     assert bool((test[0, :, 8:] == 4).all()) and bool((test[1, :, 8:] == 5).all())  # d, e are items 3, 4
     assert bool((test[:, :, :7] == 0).all())
+
+
+def test_voc_trains_and_evaluates_with_ignored_pixels(tmp_path):
+    # one epoch of a teacher, then of a KD student, on VOC masks whose border column is 255:
+    # a loss over the ignore value would raise (label outside 0..20) or be NaN.
+    _voc(tmp_path, train=("a", "b", "c", "f"), val=("d", "e"))
+    data = load_dataset(f"voc:{tmp_path}", image_size=16, channels=1, val_fraction=0.25)
+    assert bool((data.train.targets == 255).any())
+    common = dict(dataset=f"voc:{tmp_path}", image_size=16, channels=1, epochs=1, batch_size=2, val_fraction=0.25,
+                  optimiser={"name": "adam", "lr": 3e-3, "weight_decay": 0.0})
+    teacher = train_model(TrainConfig(arch={"variant": "unet", "channels": [2, 4]}, **common), data, progress=False)
+    student = train_model(TrainConfig(arch={"variant": "sclc_unet", "channels": [2, 4]}, kd={"alpha": 0.5}, **common),
+                          data, teacher=teacher.model, progress=False)
+    for result in (teacher, student):
+        row = result.history[0]
+        assert all(np.isfinite([row.train_loss, row.val_loss])) and 0 <= row.val_accuracy <= 1
+    evaluation = evaluate_classifier(student.model, data.test, data.num_classes)
+    counted = int((data.test.targets != 255).sum())
+    assert evaluation.accuracy.total == counted < data.test.targets.numel()
+    assert int(evaluation.confusion.sum()) == counted
 
 
 @pytest.mark.parametrize("damage, error, match", [
