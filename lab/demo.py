@@ -57,8 +57,8 @@ BENCH = "bench-sim-realistic.yaml"
 class DemoSettings:
     """Sizes of the demo (``--quick`` shrinks every one of them)."""
 
-    teacher_epochs: int = 5
-    student_epochs: int = 10
+    teacher_epochs: int = 20
+    student_epochs: int = 30
     student_channels: int = 4
     normalise_images: int = 16
     infer_limit: int | None = None
