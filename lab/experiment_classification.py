@@ -40,7 +40,6 @@ from osclc.models.training import train_model
 HELP = "the paper's Tables II and III (teacher, SQ, SCLC, KD, detector, ablations) over seeds"
 DEFAULT_DATASET = "digits"
 METRIC = "accuracy"
-_floats = parse_floats  # still imported by experiment_segmentation (H8); it should import experiment_common
 PLAN_FIELDS = ("channels", "kernel_size", "strides", "pools", "head_hidden")
 """ArchConfig fields of the layer plan (reset to the default plan for datasets other than the bundled configs')."""
 

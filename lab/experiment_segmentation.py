@@ -38,7 +38,7 @@ from tqdm import tqdm  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
 from osclc.lab.config_files import load_config  # noqa: E402
 from osclc.lab.device_timing import repeat_timing  # noqa: E402
-from osclc.lab.experiment_classification import Variant, _floats  # noqa: E402
+from osclc.lab.experiment_common import Variant, parse_floats, select_variants  # noqa: E402
 from osclc.lab.experiment_results import VariantResult  # noqa: E402
 from osclc.lab.runs import Run  # noqa: E402
 from osclc.models.checkpoints import save_checkpoint  # noqa: E402
@@ -71,8 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teacher-config", help="train config of the teacher (default: bundled train-teacher-shapes.yaml)")
     parser.add_argument("--student-config", help="train config of the students (default: bundled train-student-shapes.yaml)")
     parser.add_argument("--image-size", type=int, help="square input size (pixels; default: the configs')")
-    parser.add_argument("--alphas", type=_floats, help="KD alpha grid searched on validation (default: the student config's)")
-    parser.add_argument("--temperatures", type=_floats, help="KD temperature grid (default: the student config's)")
+    parser.add_argument("--alphas", type=parse_floats, help="KD alpha grid searched on validation (default: the student config's)")
+    parser.add_argument("--temperatures", type=parse_floats, help="KD temperature grid (default: the student config's)")
     parser.add_argument("--variants", help="comma-separated subset of: " + ", ".join(v.name for v in VARIANTS))
     parser.add_argument("--examples", type=int, default=4, help="test images shown in predictions.png (default 4)")
 
@@ -91,17 +91,6 @@ def _configs(args: argparse.Namespace) -> dict[str, TrainConfig]:
     data_fields = ("image_size", "channels", "split_seed", "val_fraction")
     data_settings = {k: getattr(configs["teacher"], k) for k in data_fields} | {k: v for k, v in shared.items() if k in data_fields}
     return {role: TrainConfig.model_validate(c.model_dump() | shared | data_settings) for role, c in configs.items()}
-
-
-def _selected(args: argparse.Namespace) -> list[Variant]:
-    known = {v.name: v for v in VARIANTS}
-    names = [n.strip() for n in (args.variants or ",".join(known)).split(",") if n.strip()]
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ValueError(f"--variants: unknown {unknown}; known: {', '.join(known)}")
-    if any(known[n].kd for n in names) and "teacher" not in names:
-        names.insert(0, "teacher")  # KD needs the teacher of each seed
-    return [known[n] for n in known if n in names]
 
 
 @torch.no_grad()
@@ -172,7 +161,7 @@ def run(args: argparse.Namespace, run: Run, seeds: list[int], device: torch.devi
     if args.examples < 0:
         raise ValueError(f"--examples {args.examples}: must be >= 0")
     configs = _configs(args)
-    variants = _selected(args)
+    variants = select_variants(VARIANTS, args.variants)
     base = configs["teacher"]
     data = load_dataset(base.dataset, base.image_size, base.channels, base.split_seed, base.val_fraction)
     if data.task != "segmentation":
