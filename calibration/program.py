@@ -34,6 +34,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from osclc.calibration.versioned_json import read_versioned_json
+
 SCHEMA = "osclc.program/1"
 TAPS = 16
 _ARRAYS = (
@@ -273,13 +275,7 @@ class OpticalProgram:
         path = folder / "program.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no optical program here; create one with `osclc compile CHECKPOINT --out {folder}`")
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProgramError(f"{path}: not a readable program JSON ({exc})") from exc
-        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-            found = doc.get("schema") if isinstance(doc, dict) else None
-            raise ProgramError(f"{path}: schema is {found!r}, expected {SCHEMA!r}; recompile with `osclc compile`")
+        doc = read_versioned_json(path, SCHEMA, ProgramError, "program JSON", "recompile with `osclc compile`")
         npz = folder / str(doc.get("arrays", "arrays.npz"))
         if not npz.is_file():
             raise FileNotFoundError(f"{npz}: the arrays of program {folder} are missing; recompile with `osclc compile`")

@@ -38,6 +38,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from osclc.calibration import lut as lut_mod
+from osclc.calibration.versioned_json import read_versioned_json
 
 SCHEMA = "osclc.calibration/1"
 CALIBRATIONS = ("dark", "fourier", "lut", "wavefront", "camera")
@@ -284,13 +285,7 @@ class CalibrationRecord:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no calibration record; create one with `osclc calibrate all --bench CONFIG --out {path}`")
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CalibrationError(f"{path}: not a readable JSON calibration record ({exc})") from exc
-        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-            found = doc.get("schema") if isinstance(doc, dict) else None
-            raise CalibrationError(f"{path}: schema is {found!r}, expected {SCHEMA!r}; re-run `osclc calibrate`")
+        doc = read_versioned_json(path, SCHEMA, CalibrationError, "JSON calibration record", "re-run `osclc calibrate`")
         npz = path.with_name(str(doc.get("arrays", "")))
         if not npz.is_file():
             raise FileNotFoundError(f"{npz}: the arrays of calibration {path} are missing; keep the .npz beside the .json")
