@@ -2,8 +2,8 @@
 
 Order (each needs the ones before it): dark (with hot pixels) and gain (flat response, dead pixels)
 -> lut -> far-field map (SLM frequency -> camera, with slmsuite's ``fourier_calibrate`` through the
-adapter; measured whenever a later step needs it) -> wavefront
--> camera registration (with the wavefront correction displayed) -> fourier (knife edges on the
+adapter; measured whenever a later step needs it) -> wavefront -> fringing and zero order (the DC spot
+of checkerboards, at the far-field map's origin) -> camera registration (with the wavefront correction displayed) -> fourier (knife edges on the
 input's spectrum). A partial run (e.g. only ``fourier``) starts from ``base`` (a previous record of
 the same bench, or the nominal :meth:`CalibrationRecord.identity`) and replaces what it measures.
 """
@@ -19,6 +19,7 @@ import numpy as np
 from osclc.calibration.camera_registration import measure_camera_registration
 from osclc.calibration.dark_gain import measure_dark, measure_gain
 from osclc.calibration.fourier_geometry import FarFieldMap, measure_far_field_map, measure_spectrum_affine
+from osclc.calibration.fringing import measure_fringing
 from osclc.calibration.lut import phase_to_gray
 from osclc.calibration.lut_measure import measure_lut
 from osclc.calibration.patterns import used_box
@@ -31,7 +32,7 @@ from osclc.drivers.errors import DeviceError
 @dataclass
 class Calibration:
     """The assembled ``record`` and each step's detailed result by name (``dark``, ``gain``, ``lut``,
-    ``far_field``, ``wavefront``, ``camera``, ``fourier``) for plots and reports."""
+    ``far_field``, ``wavefront``, ``fringing``, ``camera``, ``fourier``) for plots and reports."""
 
     record: CalibrationRecord
     details: dict[str, Any] = field(default_factory=dict)
@@ -106,7 +107,7 @@ def _run_steps(probe: BenchProbe, names: list[str], record: CalibrationRecord, s
         record.fits["lut"] = {"reference_level": lut.ref2, "levels_scanned": int(lut.levels.size)}
         details["lut"] = lut
     lut_rad = record.lut_phase_rad
-    if {"wavefront", "fourier"} & set(names):
+    if {"wavefront", "fringing", "fourier"} & set(names):
         say("far-field map")
         with probe.stage("far_field"):
             far_field, method = _far_field(probe, lut_rad, bench.config.optics.wavelength_m)
@@ -122,6 +123,14 @@ def _run_steps(probe: BenchProbe, names: list[str], record: CalibrationRecord, s
         record.fits["wavefront"] = {"misfit_rad": wavefront.misfit_rad, "box": list(box), "zernike_noll_from": 2,
                                     "coefficients_rad": wavefront.coefficients.tolist()}
         details["wavefront"] = wavefront
+    if "fringing" in names:
+        say("fringing and zero order")
+        with probe.stage("fringing"):
+            fringing = measure_fringing(probe, lut_rad, details["far_field"])
+        record.fringing_px, record.zero_order = fringing.fringing_px, fringing.zero_order
+        record.fits["fringing"] = {"residual_rms": fringing.residual_rms, "window_px": fringing.window_px,
+                                   "patterns": int(fringing.blocks.size)}
+        details["fringing"] = fringing
     if "camera" in names:
         say("camera registration")
         with probe.stage("camera"):

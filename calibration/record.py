@@ -23,6 +23,10 @@ All coordinates are ``(row, col)`` pairs of pixel-centre indices (row first, as 
   ``gain.frame`` (npz, camera shape, mean 1, > 0): per-pixel response to a flat illumination;
   ``bad_pixels`` (npz, camera shape, 0/1): hot pixels (stuck near full scale in the dark) and dead
   pixels (no response to light); replace them by their neighbours' values before use.
+- ``slm.fringing_px``: sigma (SLM pixels) of the Gaussian crosstalk kernel that blurs the displayed phase
+  between neighbouring pixels (:mod:`osclc.calibration.fringing`); 0 = none measured or none.
+  ``slm.zero_order``: unmodulated fraction of the SLM's field, ``T = z + (1 - z) exp(i phase)``; 0 = none
+  measured or none. Records written before these fields existed load with both 0.
 - ``stats``: per calibration, ``captures`` and ``seconds`` it took.
 """
 
@@ -41,7 +45,8 @@ from osclc.calibration import lut as lut_mod
 from osclc.calibration.versioned_json import read_versioned_json
 
 SCHEMA = "osclc.calibration/1"
-CALIBRATIONS = ("dark", "fourier", "lut", "wavefront", "camera")
+CALIBRATIONS = ("dark", "fourier", "lut", "wavefront", "camera", "fringing")
+FRINGING_MAX_PX = 5.0  # the largest crosstalk sigma a record accepts (SLM pixels)
 _NPZ_KEYS = ("lut_phase_rad", "wavefront_phase_rad", "dark_frame", "dark_per_s", "gain_frame", "bad_pixels")
 # Config keys that say how the bench is driven, not what it is: changing them keeps a calibration valid.
 _VOLATILE_KEYS = frozenset({
@@ -88,6 +93,16 @@ def _affine(value: Any, name: str) -> np.ndarray:
     return matrix
 
 
+def _in_range(name: str, value: Any, lo: float, hi: float, unit: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise CalibrationError(f"{name} must be a number ({unit}), got {value!r}; re-run `osclc calibrate fringing`") from None
+    if not lo <= number <= hi:  # also refuses NaN
+        raise CalibrationError(f"{name} = {value!r} is outside {lo:g} .. {hi:g} ({unit}); re-run `osclc calibrate fringing`")
+    return number
+
+
 def optical_centre(shape: Any) -> np.ndarray:
     """Pixel (row, col) where the optical axis crosses a nominally centred device: ``(rows // 2, cols // 2)``,
     the DC bin of an fftshifted spectrum of that size."""
@@ -125,6 +140,8 @@ class CalibrationRecord:
     dark_exposure_s: float
     gain_frame: np.ndarray
     bad_pixels: np.ndarray
+    fringing_px: float = 0.0
+    zero_order: float = 0.0
     dark_noise_counts: dict[str, float] = field(default_factory=dict)
     measured: list[str] = field(default_factory=list)
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -147,6 +164,8 @@ class CalibrationRecord:
         self.bad_pixels = np.asarray(self.bad_pixels).astype(bool)
         if self.bad_pixels.shape != self.camera_shape:
             raise CalibrationError(f"bad_pixels has shape {self.bad_pixels.shape}, expected {self.camera_shape} for this bench")
+        self.fringing_px = _in_range("slm.fringing_px", self.fringing_px, 0.0, FRINGING_MAX_PX, "SLM pixels")
+        self.zero_order = _in_range("slm.zero_order", self.zero_order, 0.0, 1.0, "field fraction")
         unknown = sorted(set(self.measured) - set(CALIBRATIONS))
         if unknown:
             raise CalibrationError(f"measured lists unknown calibrations {unknown}; known: {', '.join(CALIBRATIONS)}")
@@ -254,6 +273,8 @@ class CalibrationRecord:
             "camera": {"affine": self.camera_affine.tolist(),
                        "maps": "output-grid (input-modulator) (row, col) pixels -> camera (row, col) pixels"},
             "wavefront": {"phase_rad": "npz:wavefront_phase_rad", "units": "rad, added to every SLM phase"},
+            "slm": {"fringing_px": self.fringing_px, "zero_order": self.zero_order,
+                    "units": "crosstalk Gaussian sigma (SLM pixels); unmodulated field fraction"},
             "dark": {"frame": "npz:dark_frame", "per_s": "npz:dark_per_s", "exposure_s": self.dark_exposure_s,
                      "noise_counts": self.dark_noise_counts},
             "gain": {"frame": "npz:gain_frame"},
@@ -295,6 +316,9 @@ class CalibrationRecord:
             with np.load(npz, allow_pickle=False) as data:
                 arrays = {key: np.array(data[key]) for key in _NPZ_KEYS}
             bench = doc["bench"]
+            slm = doc.get("slm", {})  # records written before the fringing calibration have no "slm"
+            if not isinstance(slm, dict):
+                raise CalibrationError(f"slm must be an object {{fringing_px, zero_order}}, got {slm!r}; re-run `osclc calibrate fringing`")
             record = cls(
                 bench_hash=bench["hash"], slm_shape=tuple(bench["slm_shape"]), slm_bit_depth=int(bench["slm_bit_depth"]),
                 camera_shape=tuple(bench["camera_shape"]), input_shape=tuple(bench["input_shape"]),
@@ -303,6 +327,7 @@ class CalibrationRecord:
                 wavefront_phase_rad=arrays["wavefront_phase_rad"], dark_frame=arrays["dark_frame"],
                 dark_per_s=arrays["dark_per_s"], dark_exposure_s=float(doc["dark"]["exposure_s"]),
                 gain_frame=arrays["gain_frame"], bad_pixels=arrays["bad_pixels"],
+                fringing_px=slm.get("fringing_px", 0.0), zero_order=slm.get("zero_order", 0.0),
                 dark_noise_counts=dict(doc["dark"].get("noise_counts", {})),
                 measured=list(doc.get("measured", [])), stats=dict(doc.get("stats", {})), fits=dict(doc.get("fits", {})),
                 created_utc=str(doc.get("created_utc")), run_id=doc.get("run_id"),

@@ -119,8 +119,8 @@ def test_wavefront_residual_within_lambda_over_20(calibrated):
 def test_record_complete(calibrated):
     config, result, _, _ = calibrated
     record = result.record
-    assert record.measured == ["dark", "fourier", "lut", "wavefront", "camera"]
-    assert set(record.stats) >= {"dark", "lut", "far_field", "wavefront", "camera", "fourier"}
+    assert record.measured == ["dark", "fourier", "lut", "wavefront", "camera", "fringing"]
+    assert set(record.stats) >= {"dark", "lut", "far_field", "wavefront", "fringing", "camera", "fourier"}
     assert all(stat["captures"] > 0 for stat in record.stats.values())
     record.check_bench(config)
     # hot pixels found in the dark frame

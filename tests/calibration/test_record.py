@@ -102,3 +102,36 @@ def test_bad_pixels_round_trip_and_gain_positive(tmp_path):
     gain[0, 0] = 0.0
     with pytest.raises(CalibrationError, match="gain.frame must be > 0"):
         dataclasses.replace(record, gain_frame=gain)
+
+
+def test_fringing_and_zero_order_round_trip_and_hash(tmp_path):
+    from osclc.calibration.compiler import calibration_hash
+
+    record = CalibrationRecord.identity(BenchConfig())
+    assert record.fringing_px == 0.0 and record.zero_order == 0.0
+    measured = dataclasses.replace(record, fringing_px=0.47, zero_order=0.081, measured=["fringing"])
+    path = measured.save(tmp_path / "calib.json")
+    assert json.loads(path.read_text())["slm"]["fringing_px"] == 0.47
+    loaded = CalibrationRecord.load(path, bench_config=BenchConfig())
+    assert loaded.fringing_px == 0.47 and loaded.zero_order == 0.081 and loaded.measured == ["fringing"]
+    # the compiled program's calibration identity changes with them
+    assert calibration_hash(loaded) != calibration_hash(dataclasses.replace(loaded, fringing_px=0.5))
+    assert calibration_hash(loaded) != calibration_hash(dataclasses.replace(loaded, zero_order=0.08))
+
+
+def test_record_without_fringing_fields_loads_with_none(tmp_path):
+    path = CalibrationRecord.identity(BenchConfig()).save(tmp_path / "calib.json")
+    doc = json.loads(path.read_text())
+    del doc["slm"]  # a record written before the fringing calibration existed
+    path.write_text(json.dumps(doc))
+    loaded = CalibrationRecord.load(path)
+    assert loaded.fringing_px == 0.0 and loaded.zero_order == 0.0
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("fringing_px", -0.1, "slm.fringing_px"), ("fringing_px", 9.0, "slm.fringing_px"), ("fringing_px", float("nan"), "slm.fringing_px"),
+    ("zero_order", 1.5, "slm.zero_order"), ("zero_order", "a lot", "slm.zero_order"),
+])
+def test_fringing_range_checks(field, value, match):
+    with pytest.raises(CalibrationError, match=match):
+        dataclasses.replace(CalibrationRecord.identity(BenchConfig()), **{field: value})
