@@ -3,24 +3,29 @@
 Sampling. The 4f is computed on the SLM's pixel grid (Q_r x Q_c, both even): one DFT bin per SLM
 pixel. The input plane is therefore sampled at ``d = wavelength * f1 / (Q * p_slm)`` per axis (the
 window ``Q * d = wavelength * f1 / p_slm`` is the period of the SLM pixel grid's diffraction orders)
-and the output plane at ``d * f2 / f1``. A modulator pixel (pitch ``p_in``) covers ``m = p_in / d``
-samples per axis; the pixelated input field is rendered by nearest-pixel lookup (exact for integer
-``m``). Light outside the first diffraction-order window of the SLM pixel grid is not modelled.
+and the output plane at ``d * f2 / f1``. A modulator pixel (pitch ``p_in``, fill factor 1) is a square of
+``m = p_in / d`` samples per axis (any real m): its field is never rendered on the samples, lens 1 gives the exact
+Fourier transform of the pixelated input at the SLM pixels (below), so the image is the modulator's image, band-limited
+by the SLM window. Light outside the first diffraction-order window of the SLM pixel grid is not modelled (the output
+is periodic with the window: a modulator wider than the window wraps around).
 
 Coordinates. Samples are points; sample ``k`` (centred index ``Q//2 + k``) lies on the optical axis for
 ``k = 0``. The modulator's centre (the corner between its pixels ``N/2 - 1`` and ``N/2`` for even N) lies
-half a sample before the axis sample, so a modulator pixel renders onto the samples inside it
-symmetrically (for ``m = 1``, pixel ``N//2`` is the axis sample). The DC bin is SLM pixel ``Q//2``; a
+half a sample before the axis sample: pixel ``i`` is centred on the sample position ``y = m (i + 0.5 - N/2) - 0.5``
+(for ``m = 1``, pixel ``N//2`` is centred on the axis sample). The DC bin is SLM pixel ``Q//2``; a
 camera pixel ``r`` integrates the output samples of ``[(r - R/2) p, (r - R/2 + 1) p)`` (p samples per
 camera pixel, registration aside). Rotations act on (row, col) vectors as ``[[cos t, -sin t], [sin t, cos t]]``.
 The camera truth affine maps modulator pixel centres to where their image's centroid lands.
 
-Fourier-plane misalignment (the hidden ``fourier_offset_px`` o, ``fourier_scale`` and ``fourier_rotation_rad``:
-A = scale R(theta)) lives on the SLM side, where it physically is: the input is rendered exactly (nearest pixel,
-no A) and SLM pixel k (centred) receives the lens-1 spectrum at ``nu = A^-1 (k - o)``: ``U(nu) / scale`` with
-``U(nu) = sum_y u(y) exp(-2i pi sum_ax nu_ax y_ax / Q_ax)`` the DFT of the rendered input u evaluated off the grid
-(the offset is exactly a phase ramp on u; scale and rotation by chirp-z transforms and one FFT shear, see
-:class:`_MisalignedLens1`; 1/scale keeps the power). Lens 2 transforms the field on the SLM grid, so the input
+Lens 1 and the Fourier-plane misalignment (the hidden ``fourier_offset_px`` o, ``fourier_scale`` and
+``fourier_rotation_rad``: A = scale R(theta), on the SLM side, where it physically is): SLM pixel k (centred) receives
+``U(A^-1 (k - o)) / scale`` (1/scale keeps the power) with the transform of the pixelated input
+``U(nu) = Pix(nu) sum_n a_n exp(-2i pi sum_ax nu_ax y_n,ax / Q_ax)``, a_n the amplitude and y_n the centre of modulator
+pixel n (samples), ``Pix(nu) = m_r m_c sinc(m_r nu_r / Q_r) sinc(m_c nu_c / Q_c)`` (``np.sinc``) that of one pixel:
+``Pix(0) = m_r m_c`` samples, the photometry of a pixel covering m^2 samples of amplitude a_n. The sum over the
+pixels is a pair of chirp-z transforms of the N x N pixel array (positions y0 + m t, any m; the offset is exactly
+a phase ramp on the pixels; rotation adds one FFT shear of the pixel rows, made exact but for ~1e-7 by splitting
+the row frequencies into bands, see :class:`_Lens1`). Lens 2 transforms the field on the SLM grid, so the input
 sample y images at the output sample ``x = -A^-T y`` (in window fractions): magnification ``-f2 / (f1 scale)``,
 rotated by theta. ``SimTruth.fourier_affine`` (bin b -> ``Q/2 + o + A s b``) and ``SimTruth.camera_affine`` are
 these maps by construction.
@@ -28,10 +33,9 @@ these maps by construction.
 Pipeline of one frame (all in centred order, so no fftshift is needed: for even Q the shifts fold into a
 checkerboard sign on the input, and ``F(F(.))`` of lens 1 then lens 2 gives the inverted image):
 
-1. input: device values -> field amplitude (quantised to the modulator's bits; ``sqrt`` for intensity encoding),
-   rendered on the sample grid (nearest modulator pixel) times the offset's phase ramp; lens 1: ``U = F(sgn * u)``
-   with the checkerboard sign ``sgn = (-1)**(row + col)`` when A = 1, else the off-grid DFT above; the stored
-   ``spectrum`` is the field on the SLM times ``sgn`` (a sign lens 2 undoes), cached until the input changes;
+1. input: device values -> pixel amplitudes a_n (quantised to the modulator's bits; ``sqrt`` for intensity
+   encoding); lens 1: ``U(A^-1 (k - o)) / scale`` above on every SLM pixel; the stored ``spectrum`` is the field on
+   the SLM times the checkerboard ``sgn = (-1)**(row + col)`` (a sign lens 2 undoes), cached until the input changes;
 2. SLM: ``T = (z + (1 - z) exp(i blur(phi(g)))) exp(i W)`` with the hidden LUT ``phi``, fringing blur, zero
    order ``z`` and cover-glass wavefront ``W`` (cached until the pattern changes);
 3. lens 2: ``b = F(U T) / (Q_r Q_c)``; intensity ``|b|^2``;
@@ -56,6 +60,8 @@ from osclc.drivers.zernike import wavefront_map
 
 PLANCK_J_S = 6.62607015e-34
 LIGHT_SPEED_M_S = 299792458.0
+_ROW_MARGIN = 24  # zero pixels on each side of a sheared pixel row: room for its windowed tails (see _Lens1)
+_BAND_SPACING = 0.75  # spacing of the row-frequency bands of the shear (cycles per pixel, 1/2 .. 1; see _Lens1)
 
 
 def rotation(theta: float) -> np.ndarray:
@@ -100,102 +106,165 @@ def fringing_kernel(sigma_px: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
+def _band_window(x: np.ndarray, spacing: float) -> np.ndarray:
+    """Band window of support |x| <= 1/2 whose copies spaced by ``spacing`` (1/2 .. 1) add up to 1: flat on
+    |x| <= spacing - 1/2, then ``cos^2(pi/2 h(u))`` over the rest, u from 0 to 1, ``h(u) = u - sin(2 pi u) / (2 pi)``
+    (``h(u) + h(1 - u) = 1`` makes the overlapping copies add up to 1; h' = 0 at both ends makes the window smooth)."""
+    u = np.clip((np.abs(x) - (spacing - 0.5)) / (1.0 - spacing), 0.0, 1.0)
+    return np.cos(0.5 * np.pi * (u - np.sin(2.0 * np.pi * u) / (2.0 * np.pi))) ** 2
+
+
 class _ScaledDFT:
     """Chirp-z (Bluestein) DFT along one axis at scaled frequencies, exact up to rounding:
-    ``X[k] = post[k] * sum_t x[t] exp(-2i pi ratio k y_t / q)`` for the centred frequencies ``k = -q//2 .. q - q//2 - 1``
-    and the consecutive centred sample positions ``y_t`` (ints) of the input."""
+    ``X[j] = sum_t x[t] exp(-2i pi c k_j y_t)`` for the frequencies ``k_j = k_first + j`` (j = 0 .. count - 1) and the
+    equally spaced positions ``y_t = y0 + step t`` (t = 0 .. n - 1; any real y0, step, k_first and c).
+    With ``c k y = c (k_first + j) y0 + c step (k_first t + j t)`` and ``j t = (j^2 + t^2 - (j - t)^2) / 2`` it is the
+    input chirp :meth:`pre`, a convolution with a chirp (FFTs of ``length``), the output chirp :meth:`post`; the
+    caller applies the chirps (folded into its own factors), so one transform serves any ``k_first``."""
 
-    def __init__(self, y: np.ndarray, q: int, ratio: float, post: np.ndarray, dtype: type, workers: int) -> None:
-        n = y.size
-        self.n, self.q, self.workers = n, q, workers
-        self.length = scipy.fft.next_fast_len(n + q - 1)
-        c = ratio / q
-        t = np.arange(n, dtype=np.float64)
-        j = np.arange(q, dtype=np.float64)
-        k0, y0 = float(-(q // 2)), float(y[0])
-        # r k y = r (k0 + j)(y0 + t) with j t = (j^2 + t^2 - (j - t)^2) / 2: a convolution in j - t
-        self.pre = np.exp(-2j * np.pi * c * (k0 * t + t * t / 2)).astype(dtype)
-        self.post = (post * np.exp(-2j * np.pi * c * (k0 * y0 + j * y0 + j * j / 2))).astype(dtype)
-        m = np.arange(-(n - 1), q, dtype=np.float64)
+    def __init__(self, y0: float, step: float, n: int, count: int, c: float, dtype: type, workers: int) -> None:
+        self.y0, self.n, self.count, self.c, self.cs = y0, n, count, c, c * step
+        self.dtype, self.workers = dtype, workers
+        self.length = scipy.fft.next_fast_len(n + count - 1)
+        m = np.arange(-(n - 1), count, dtype=np.float64)
         chirp = np.zeros(self.length, np.complex128)
-        chirp[:m.size] = np.exp(1j * np.pi * c * m * m)
+        chirp[:m.size] = np.exp(1j * np.pi * self.cs * m * m)
         self.kernel = scipy.fft.fft(chirp).astype(dtype)
 
-    def __call__(self, x: np.ndarray, axis: int, pre: np.ndarray | None = None, post: bool = True) -> np.ndarray:
-        """The scaled DFT of ``x`` along ``axis`` (n samples -> q frequencies); ``pre`` (an array of x's shape
-        that includes the input chirp) replaces the input chirp; ``post=False`` leaves the output chirp to the caller."""
-        line = (slice(None), None) if axis == 0 else (None, slice(None))
-        shape = (self.length, x.shape[1]) if axis == 0 else (x.shape[0], self.length)
-        padded = np.zeros(shape, self.kernel.dtype)
-        head = padded[:self.n] if axis == 0 else padded[:, :self.n]
-        np.multiply(x, self.pre[line] if pre is None else pre, out=head)
+    def pre(self, k_first: float) -> np.ndarray:
+        """Input chirp (n), complex128."""
+        t = np.arange(self.n, dtype=np.float64)
+        return np.exp(-2j * np.pi * self.cs * (k_first * t + t * t / 2))
+
+    def post(self, k_first: float) -> np.ndarray:
+        """Output chirp (count), complex128."""
+        j = np.arange(self.count, dtype=np.float64)
+        return np.exp(-2j * np.pi * (self.c * (k_first + j) * self.y0 + self.cs * j * j / 2))
+
+    def __call__(self, x: np.ndarray, axis: int, pre: np.ndarray, post: np.ndarray | None = None) -> np.ndarray:
+        """The transform of ``x`` along ``axis`` (n samples -> count frequencies): ``x`` times ``pre`` (broadcasting to
+        x's shape, including the input chirp), the chirp convolution, times ``post`` (broadcasting to the output's shape,
+        including the output chirp; None: left to the caller)."""
+        line = [1] * x.ndim
+        line[axis] = self.length
+        shape = list(x.shape)
+        shape[axis] = self.length
+        padded = np.zeros(shape, self.dtype)
+        head = padded[(slice(None),) * axis + (slice(0, self.n),)]
+        np.multiply(x, pre, out=head)
         spectrum = scipy.fft.fft(padded, axis=axis, workers=self.workers, overwrite_x=True)
-        spectrum *= self.kernel[line]
+        spectrum *= self.kernel.reshape(line)
         out = scipy.fft.ifft(spectrum, axis=axis, workers=self.workers, overwrite_x=True)
-        out = out[self.n - 1:self.n - 1 + self.q] if axis == 0 else out[:, self.n - 1:self.n - 1 + self.q]
-        return out * self.post[line] if post else out
+        out = out[(slice(None),) * axis + (slice(self.n - 1, self.n - 1 + self.count),)]
+        return out if post is None else out * post
 
 
-class _MisalignedLens1:
-    """Lens 1 with the spectrum scaled by ``scale`` and rotated by ``theta`` (rad) on the SLM (A = scale R(theta)).
+class _Lens1:
+    """Lens 1 of the pixelated input onto the SLM, the spectrum scaled by ``scale``, rotated by ``theta`` (rad) and
+    offset by ``offset`` (SLM pixels) there (A = scale R(theta)).
 
-    Called with the rendered input field u inside ``box`` (centred order, offset ramp applied; zero outside), it returns
-    ``sgn(k) U(A^-1 k) / scale`` on the SLM pixels k (centred; ``sgn`` the checkerboard of the stored spectrum), U the
-    DFT of u, ``U(nu) = sum_y u(y) exp(-2i pi nu . Y)`` with ``Y = y / Q`` (window fractions). Since
-    ``(A^-1 k) . Y = k . (A^-T Y)`` and ``A^-T = R(theta) / scale = S0(-t) D S1(t)`` (shears ``S0(a): Y0 += a Y1``,
-    ``S1(a): Y1 += a Y0``, ``t = tan(theta)``, ``D = diag(1 / cos, cos) / scale``), each input row is shifted by S1(t)
-    (a sub-sample shift through its FFT: the one approximate step, it band-limits the row), then
-    ``k . S0(-t) D W = k0 D0 W0 + (k1 - t k0) D1 W1`` is summed exactly: a chirp-z transform along the columns at
-    the frequencies ``D0 k0``, a phase ``exp(2i pi t k0 D1 W1)``, a chirp-z transform along the rows at ``D1 k1``.
-    Without rotation the chirp-z transforms alone are exact. Accuracy against the exact sums (random input):
-    ~1e-4 of the field inside the input grid's Nyquist band for |theta| <= 0.1 rad (1e-6 for smooth inputs and mrad
-    angles); beyond that band (the SLM edges, reached when scale < 1 or by rotated corners) the shear gives the
-    band-limited continuation of the spectrum instead of its periodic copy. ``theta`` is within +-pi/4; ``quarter``
-    more quarter turns (0 .. 3, square grids) are exact index permutations of the result.
+    Called with the modulator's amplitudes a (N_r x N_c), it returns the stored spectrum ``sgn(k) U(A^-1 (k - o)) / scale``
+    on the SLM pixels k (centred; ``sgn`` the checkerboard), ``U(nu) = Pix(nu) sum_n a_n exp(-2i pi nu . Y_n)`` with
+    ``Y_n = y_n / Q`` the centre of pixel n in window fractions and ``Pix(nu) = m_r m_c sinc(m_r nu_r / Q_r)
+    sinc(m_c nu_c / Q_c)`` the transform of one square pixel of m x m samples.
+    The offset is exactly the phase ``exp(2i pi (A^-1 o) . Y_n)`` on the pixels. Quarter turns of theta turn the pixel
+    grid instead: ``(R(-r) R(-quarter pi/2) k) . Y = (R(-r) k) . (R(quarter pi/2) Y)``, with r within +-pi/4.
+    Since ``(R(-r) k / scale) . Y = k . (A_r^-T Y)`` and ``A_r^-T = R(r) / scale = S0(-t) D S1(t)`` (shears
+    ``S0(a): Y0 += a Y1``, ``S1(a): Y1 += a Y0``, ``t = tan(r)``, ``D = diag(1 / cos, cos) / scale``), each pixel row is
+    shifted by S1(t), then ``k . S0(-t) D W = k0 D0 W0 + (k1 - t k0) D1 W1`` is summed exactly: a chirp-z transform
+    along the columns (pixel rows at step m_r) at the frequencies ``D0 k0``, a phase ``exp(2i pi t k0 D1 W1)``, a
+    chirp-z transform along the rows at ``D1 k1``. Without rotation that is all, and exact.
+
+    The shear moves pixel row n0 by ``s = t (Q_c / Q_r) y_0 / m_c`` pixels: at the row frequency ``f = (k1 - t k0) D1
+    m_c / Q_c`` (cycles per pixel) that SLM pixel sees, it multiplies the row's spectrum (periodic in f: the modulator
+    grid's diffraction orders) by ``exp(-2i pi f s)``. A row is shifted through its FFT (zero-padded to ``row_length``),
+    which knows f only modulo 1, so f is split into overlapping bands: centres b spaced by ``_BAND_SPACING``, band b
+    multiplies the row's DFT bin g (taken as its alias g' nearest b) by ``w(g' - b) exp(-2i pi g' s)`` (w:
+    :func:`_band_window`, the windows add up to 1), and band b's columns transform feeds only the SLM pixels with
+    ``|f - b| < 1/2``. Exact but for the rows' finite padding: the smooth windows keep the shifted rows short
+    (``_ROW_MARGIN`` zero pixels on each side leave ~2e-7 of the spectrum, about single-precision rounding). All bands
+    share one batched rows transform and one batched columns transform (about 3 bands for m ~ 2: |f| <= m / 2).
     """
 
-    def __init__(self, q: tuple[int, int], scale: float, theta: float, box: tuple[np.ndarray, np.ndarray],
-                 sign: list[np.ndarray], dtype: type, workers: int, quarter: int = 0) -> None:
-        self.q, self.dtype, self.workers, self.quarter = q, dtype, workers, quarter
-        self.box = tuple(slice(int(b[0]), int(b[1]) + 1) for b in box)
-        y = [np.arange(q[ax], dtype=np.float64) - q[ax] // 2 for ax in (0, 1)]
-        t, c = math.tan(theta), math.cos(theta)
+    def __init__(self, q: tuple[int, int], m: tuple[float, float], n: tuple[int, int], scale: float, theta: float,
+                 offset: np.ndarray, dtype: type, workers: int) -> None:
+        self.q, self.dtype, self.workers = q, dtype, workers
+        a_inv = np.linalg.inv(scale * rotation(theta))
+        y = [(np.arange(n[ax], dtype=np.float64) + 0.5 - n[ax] / 2) * m[ax] - 0.5 for ax in (0, 1)]  # pixel centres (samples)
+        shift = a_inv @ offset
+        self.ramp = np.outer(np.exp(2j * np.pi * shift[0] * y[0] / q[0]), np.exp(2j * np.pi * shift[1] * y[1] / q[1])).astype(dtype)
+        k = [np.arange(q[ax], dtype=np.float64) - q[ax] // 2 for ax in (0, 1)]
+        sign = [np.where(np.arange(q[ax]) % 2, -1.0, 1.0) for ax in (0, 1)]
+        nu = np.einsum("ij,jrc->irc", a_inv, np.stack(np.meshgrid(k[0] - offset[0], k[1] - offset[1], indexing="ij")))
+        pixel = m[0] * m[1] * np.sinc(m[0] * nu[0] / q[0]) * np.sinc(m[1] * nu[1] / q[1])
+        pixel_weight = np.outer(sign[0], sign[1]) * pixel / scale
+        # quarter turns: np.rot90 of the pixel array, on the turned (again equally spaced) centres
+        self.quarter = round(theta / (math.pi / 2)) % 4
+        residual = theta - round(theta / (math.pi / 2)) * math.pi / 2
+        turn = np.linalg.matrix_power(np.array([[0, -1], [1, 0]]), self.quarter)
+        centres = np.rot90(np.einsum("ij,jrc->rci", turn, np.stack(np.meshgrid(y[0], y[1], indexing="ij"))), self.quarter)
+        y = [centres[:, 0, 0], centres[0, :, 1]]
+        n, m = (y[0].size, y[1].size), ((m[1], m[0]) if self.quarter % 2 else m)
+        self.n = n
+        t, c = math.tan(residual), math.cos(residual)
         ratio = (1.0 / (c * scale), c / scale)
+        self.rows = _ScaledDFT(y[0][0], m[0], n[0], q[0], ratio[0] / q[0], dtype, workers)
+        self.rows_pre = self.rows.pre(k[0][0]).astype(dtype)[:, None]
         self.shear: np.ndarray | None = None
-        cols = y[1][self.box[1]]
-        self.rows = _ScaledDFT(y[0][self.box[0]], q[0], ratio[0], sign[0] / scale, dtype, workers)
-        if theta != 0.0:
-            # S1(t) in samples: row y0 moves by t (Q1 / Q0) y0 along axis 1: its DFT (any sample origin) times
-            # exp(-2i pi f shift / Q1) for the signed frequencies f; the Nyquist bin gets cos(pi shift)
-            shift = t * q[1] / q[0] * y[0][self.box[0]]
-            freq = scipy.fft.fftfreq(q[1], 1.0 / q[1])
-            shear = np.exp(-2j * np.pi * np.outer(shift, freq) / q[1])
-            shear[:, q[1] // 2] = np.cos(np.pi * shift)
-            self.shear = shear.astype(dtype)
-            cols = y[1]
-        self.columns = _ScaledDFT(cols, q[1], ratio[1], sign[1], dtype, workers)
-        # between the two transforms: the rows' output chirp, the coupling phase exp(2i pi t k0 D1 W1), the
-        # columns' input chirp, as one array
-        coupling = np.exp(2j * np.pi * t * ratio[1] * np.outer(y[0], cols) / q[1])
-        self.between = (self.rows.post[:, None] * coupling * self.columns.pre[None, :]).astype(dtype)
+        if residual == 0.0:
+            self.left, self.row_length, cols = 0, n[1], y[1]
+            starts, inside = [0], np.ones((q[0], 1, q[1]), bool)
+            self.columns = _ScaledDFT(y[1][0], m[1], n[1], q[1], ratio[1] / q[1], dtype, workers)
+        else:
+            shifts = t * q[1] / q[0] * y[0] / m[1]
+            self.row_length = scipy.fft.next_fast_len(n[1] + 2 * math.ceil(np.abs(shifts).max()) + 2 * _ROW_MARGIN)
+            self.left = (self.row_length - n[1]) // 2
+            cols = y[1][0] + m[1] * (np.arange(self.row_length) - self.left)
+            f = (k[1][None, :] - t * k[0][:, None]) * (ratio[1] * m[1] / q[1])
+            centres_b = _BAND_SPACING * np.arange(math.floor((f.min() - 0.5) / _BAND_SPACING),
+                                                  math.ceil((f.max() + 0.5) / _BAND_SPACING) + 1)
+            near = np.abs(f[:, None, :] - centres_b[None, :, None]) < 0.5  # (Q0, bands, Q1)
+            used = near.any(axis=(0, 2))
+            centres_b, near = centres_b[used], near[:, used]
+            hit = [np.flatnonzero(near[:, b].any(axis=0)) for b in range(centres_b.size)]
+            count = max(int(h[-1] - h[0]) + 1 for h in hit)
+            starts = [min(int(h[0]), q[1] - count) for h in hit]
+            inside = np.stack([near[:, b, s:s + count] for b, s in enumerate(starts)], axis=1)
+            g = scipy.fft.fftfreq(self.row_length)
+            alias = g[None, :] + np.round(centres_b[:, None] - g[None, :])  # (bands, L)
+            shear = _band_window(alias - centres_b[:, None], _BAND_SPACING)[None] * np.exp(
+                -2j * np.pi * shifts[:, None, None] * alias[None])
+            self.shear = shear.astype(dtype)  # (N0, bands, L)
+            self.columns = _ScaledDFT(cols[0], m[1], self.row_length, count, ratio[1] / q[1], dtype, workers)
+        self.starts = starts
+        # between the two transforms: the rows' output chirp, the coupling phase exp(2i pi t k0 D1 W1), each band's
+        # columns input chirp; after: each band's output chirp on its SLM pixels (zero elsewhere) times sgn Pix / scale
+        coupling = self.rows.post(k[0][0])[:, None] * np.exp(2j * np.pi * t * ratio[1] * np.outer(k[0], cols) / q[1])
+        self.between = np.stack([coupling * self.columns.pre(k[1][s])[None, :] for s in starts], axis=1).astype(dtype)
+        width = self.columns.count
+        after = np.stack([self.columns.post(k[1][s])[None, :] * pixel_weight[:, s:s + width] for s in starts], axis=1)
+        self.after = (after * inside).astype(dtype)
 
-    def __call__(self, block: np.ndarray) -> np.ndarray:
-        """The stored lens-1 spectrum (SLM grid) of the rendered input ``block`` (the samples inside ``box``)."""
-        if self.shear is not None:
-            row = np.zeros((block.shape[0], self.q[1]), self.dtype)
-            row[:, self.box[1]] = block
-            spectrum = scipy.fft.fft(row, axis=1, workers=self.workers, overwrite_x=True)
-            spectrum *= self.shear
-            block = scipy.fft.ifft(spectrum, axis=1, workers=self.workers, overwrite_x=True)
-        spectrum = self.columns(self.rows(block, 0, post=False), 1, self.between)
-        # R(-quarter pi/2) k with k centred: index Q/2 + k <- Q/2 - k is a flip and a roll by one (periodic DFT)
-        if self.quarter == 1:  # out[k0, k1] = F[k1, -k0]
-            spectrum = np.roll(spectrum.T[::-1], 1, axis=0)
-        elif self.quarter == 2:  # out[k] = F[-k]
-            spectrum = np.roll(spectrum[::-1, ::-1], (1, 1), axis=(0, 1))
-        elif self.quarter == 3:  # out[k0, k1] = F[-k1, k0]
-            spectrum = np.roll(spectrum.T[:, ::-1], 1, axis=1)
-        return np.ascontiguousarray(spectrum)
+    def __call__(self, amplitude: np.ndarray) -> np.ndarray:
+        """The stored lens-1 spectrum (SLM grid) of the modulator amplitudes (N_r x N_c, real)."""
+        field = np.rot90(amplitude * self.ramp, self.quarter)
+        if self.shear is None:
+            rows = field[:, None, :]
+        else:
+            padded = np.zeros((self.n[0], self.row_length), self.dtype)
+            padded[:, self.left:self.left + self.n[1]] = field
+            spectrum = scipy.fft.fft(padded, axis=1, workers=self.workers, overwrite_x=True)
+            rows = scipy.fft.ifft(spectrum[:, None, :] * self.shear, axis=2, workers=self.workers, overwrite_x=True)
+        bands = rows.shape[1]
+        rows = self.rows(rows.reshape(self.n[0], bands * self.row_length), 0, self.rows_pre)
+        parts = self.columns(rows.reshape(self.q[0], bands, self.row_length), 2, self.between, self.after)
+        if bands == 1:
+            spectrum = parts[:, 0]
+        else:
+            spectrum = np.zeros(self.q, self.dtype)
+            for b, start in enumerate(self.starts):
+                spectrum[:, start:start + parts.shape[2]] += parts[:, b]
+        return spectrum
 
 
 class SimulatedBench:
@@ -232,35 +301,13 @@ class SimulatedBench:
     # ------------------------------------------------------------------ geometry
 
     def _prepare_input_geometry(self, imp: ImperfectionsConfig) -> None:
-        n = self.config.input.shape
-        p_in = self.config.input.pitch_m
-        k = [np.arange(self.q[ax], dtype=np.float64) - self.q[ax] // 2 for ax in (0, 1)]
-        self._sign = [np.where(np.arange(self.q[ax]) % 2, -1.0, 1.0) for ax in (0, 1)]
-        idx = []
-        for ax in (0, 1):  # nearest modulator pixel of each sample (no misalignment: the input is rendered exactly)
-            i = np.floor((k[ax] + 0.5) * self.d_m[ax] / p_in + n[ax] / 2 + 1e-9).astype(np.int64)
-            valid = np.flatnonzero((i >= 0) & (i < n[ax]))
-            idx.append((valid, i[valid]))
-        self._rows, self._cols = idx
-        a = imp.fourier_scale * rotation(imp.fourier_rotation_rad)
-        # spectrum offset o: the input sample y gets the phase exp(2i pi (A^-1 o) . (y / Q)) (exact for any o)
-        shift = np.linalg.solve(a, np.asarray(imp.fourier_offset_px, dtype=np.float64))
-        ramp = [np.exp(2j * np.pi * shift[ax] * k[ax] / self.q[ax]) for ax in (0, 1)]
-        misaligned = imp.fourier_scale != 1.0 or imp.fourier_rotation_rad != 0.0
-        if not misaligned:  # lens 1 is a plain FFT of the checkerboard-signed field
-            ramp = [self._sign[0] * ramp[0], self._sign[1] * ramp[1]]
-        # phase factors of the rendered samples (rows[0] x cols[0] of the sample grid)
-        self._row_factor = ramp[0][self._rows[0]].astype(self.complex_dtype)[:, None]
-        self._col_factor = ramp[1][self._cols[0]].astype(self.complex_dtype)[None, :]
-        self._lens1: _MisalignedLens1 | None = None
-        if misaligned:
-            quarter = round(imp.fourier_rotation_rad / (math.pi / 2))
-            if quarter % 2 and self.q[0] != self.q[1]:
-                raise InvalidSetting(f"simulation.imperfections.fourier_rotation_rad {imp.fourier_rotation_rad}: rotations beyond "
-                                     f"45 degrees need a square SLM grid, slm.shape is {self.q}; use |rotation| <= pi/4")
-            box = (self._rows[0][[0, -1]], self._cols[0][[0, -1]])  # never empty: the axis sample shows pixel N//2
-            self._lens1 = _MisalignedLens1(self.q, imp.fourier_scale, imp.fourier_rotation_rad - quarter * math.pi / 2,
-                                           box, self._sign, self.complex_dtype, self.workers, quarter % 4)
+        m = (self.config.input.pitch_m / self.d_m[0], self.config.input.pitch_m / self.d_m[1])
+        quarter = round(imp.fourier_rotation_rad / (math.pi / 2))
+        if quarter % 2 and self.q[0] != self.q[1]:
+            raise InvalidSetting(f"simulation.imperfections.fourier_rotation_rad {imp.fourier_rotation_rad}: rotations beyond "
+                                 f"45 degrees need a square SLM grid, slm.shape is {self.q}; use |rotation| <= pi/4")
+        self._lens1 = _Lens1(self.q, m, self.config.input.shape, imp.fourier_scale, imp.fourier_rotation_rad,
+                             np.asarray(imp.fourier_offset_px, dtype=np.float64), self.complex_dtype, self.workers)
 
     def _prepare_slm(self, imp: ImperfectionsConfig) -> None:
         self.phase_lut_rad = phase_lut(self.config.slm.bit_depth, imp)
@@ -327,16 +374,7 @@ class SimulatedBench:
         levels = (1 << bit_depth) - 1
         q = np.rint(np.asarray(values, dtype=np.float64) * levels) / levels
         amplitude = q if encoding == "amplitude" else np.sqrt(q)
-        (tr, sr), (tc, sc) = self._rows, self._cols
-        block = amplitude.astype(self.real_dtype, copy=False).take(sr, axis=0).take(sc, axis=1) * self._row_factor
-        block *= self._col_factor
-        if self._lens1 is not None:
-            self.spectrum = self._lens1(block)
-            return
-        field = np.zeros(self.q, self.complex_dtype)
-        if tr.size and tc.size:
-            field[tr[0]:tr[-1] + 1, tc[0]:tc[-1] + 1] = block
-        self.spectrum = scipy.fft.fft2(field, workers=self.workers, overwrite_x=True)
+        self.spectrum = self._lens1(amplitude.astype(self.real_dtype, copy=False))
 
     def _transmittance(self, gray: np.ndarray) -> np.ndarray:
         imp = self.config.simulation.imperfections
@@ -363,7 +401,8 @@ class SimulatedBench:
 
     def output_field(self) -> np.ndarray:
         """Complex field on the output plane (centred order, index Q//2 = axis, sampled at ``out_d_m``); with
-        a unit transmittance it is the inverted rendered input, so |field|^2 = amplitude^2 per sample."""
+        a unit transmittance it is the inverted input image band-limited by the SLM window (inside a uniformly lit
+        pixel area |field|^2 = amplitude^2 per sample, up to the ringing of the band limit)."""
         sign = np.outer(np.where(np.arange(self.q[0]) % 2, -1.0, 1.0), np.where(np.arange(self.q[1]) % 2, -1.0, 1.0))
         out = scipy.fft.fft2(self.spectrum * self.transmittance, workers=self.workers, overwrite_x=True)
         return out * (sign / (self.q[0] * self.q[1]))
