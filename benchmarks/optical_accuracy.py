@@ -6,8 +6,10 @@ noise and imperfections are unchanged, only waiting is skipped):
 
 1. calibrations: ``measured`` (``osclc.calibration.calibrate``, all steps, through the drivers only) and
    ``skipped`` (``CalibrationRecord.identity``: linear LUT, nominal affines, flat wavefront);
-2. for each: compile (auto multiplexing and encoding; for double phase the largest checkerboard square
-   that fits and single pixels, the better fit on the validation images kept), fit the per-channel
+2. for each: compile (auto multiplexing and encoding; ``compile_candidates``: with the measured
+   calibration the patterns are compensated for the measured SLM crosstalk; without it, for double
+   phase the largest checkerboard square that fits and single pixels, the better fit on the validation
+   images kept), fit the per-channel
    feature gain/offset on ``--normalise`` validation images, then run the test images (all, or ``--quick``: the first 120) through
    the bench and the program's readout;
 3. figures: per-channel normalised correlation of camera vs digital features on the test images (goal
@@ -36,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_result  # noqa: E402
 
 from osclc.calibration.calibrate import calibrate  # noqa: E402
-from osclc.calibration.compiler import compile_program  # noqa: E402
+from osclc.calibration.compiler import compile_candidates  # noqa: E402
 from osclc.calibration.record import CalibrationRecord  # noqa: E402
 from osclc.calibration.run_program import best_by_fit, normalised_correlation, prepare, run_batch  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
@@ -62,9 +64,7 @@ def student(checkpoint: str | None, data) -> tuple[torch.nn.Module, str]:
 def evaluate(name: str, folded, record: CalibrationRecord, config: BenchConfig, data, test_count: int, fit_count: int) -> dict:
     """Compile with ``record``, normalise on validation images, run the test images; correlations and accuracies."""
     start = time.perf_counter()
-    candidates = [compile_program(folded, record, config)]
-    if candidates[0].encoding == "double_phase" and candidates[0].info["double_phase_block"] != 1:
-        candidates.append(compile_program(folded, record, config, block=1))
+    candidates = compile_candidates(folded, record, config)
     compile_s = (time.perf_counter() - start) / len(candidates)
     val_x = data.val.x[:fit_count]
     test_x, test_y = data.test.x[:test_count], data.test.y[:test_count]

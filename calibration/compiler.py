@@ -11,7 +11,9 @@
    of the kernel window (``u = slm_to_bins(pixel)`` through ``fourier.affine``; ``M[i, o]`` the mask that
    reproduces ``K[i, o]`` at the readout points, see ``kernel_resampling``; zero outside the window: an
    aperture), divides it by the input pixels' transfer function, scales its peak amplitude to 1, encodes it on the phase-only SLM (``encoding``),
-   adds the wavefront correction and maps phase to gray levels through the inverse LUT;
+   adds the wavefront correction and maps phase to gray levels through the inverse LUT; on an SLM with a
+   measured crosstalk (``fringing_px`` > 0) the encoded patterns are then optimised against the blurred
+   SLM's model (``crosstalk``: window plus margin, dark background, held readout band);
 4. builds the readout tables: each model grid point's window position -> output plane (input-modulator
    pixels, plus the channel's shift) -> camera pixels through ``camera.affine`` -> bicubic taps; with the
    dark frame at the exposure and the flat-field gain.
@@ -31,8 +33,10 @@ from typing import Any
 import numpy as np
 import threadpoolctl
 
+from osclc.calibration import crosstalk
 from osclc.calibration import encoding as enc
 from osclc.calibration import frame_rate
+from osclc.calibration import lut as lut_mod
 from osclc.calibration import kernel_resampling as kr
 from osclc.calibration.camera_sampling import bicubic_taps
 from osclc.calibration.layout import Layout, period_lattice, plan_layout
@@ -101,17 +105,28 @@ def _cached(calibration: CalibrationRecord, key: Any, compute: Any) -> Any:
     return values[key]
 
 
-def background_gray(calibration: CalibrationRecord, encoding: str, block: int) -> np.ndarray:
-    """Gray levels of a dark mask (zero field) with the wavefront correction: what the SLM shows outside
-    the kernel window (double phase: a +-pi/2 checkerboard; otherwise flat). Cached per record."""
+def background_gray(calibration: CalibrationRecord, encoding: str, block: int, fringing_px: float = 0.0) -> np.ndarray:
+    """Gray levels of a dark mask (zero field): what the SLM shows outside the kernel window. Cached per record.
+
+    Double phase: a checkerboard of ``block`` squares; without crosstalk a +-pi/2 one with the wavefront
+    correction; with crosstalk (``fringing_px`` > 0) the pair of phases whose blurred mean cancels the
+    unmodulated light too (:func:`osclc.calibration.crosstalk.dark_checkerboard`, no correction: its 2 pi
+    wraps would blur into light). Otherwise flat, with the wavefront correction.
+    """
 
     def compute() -> np.ndarray:
+        if encoding == "double_phase" and fringing_px > 0:
+            lut = calibration.lut_phase_rad
+            low, high = crosstalk.dark_checkerboard(block, fringing_px, calibration.zero_order, (float(lut[0]), float(np.max(lut))))
+            checker = enc.checkerboard(calibration.slm_shape, block=block) > 0
+            return lut_mod.level_nearest(np.where(checker, high, low), lut)
         background = calibration.wavefront_phase_rad.copy()
         if encoding == "double_phase":
             background += (np.pi / 2) * enc.checkerboard(calibration.slm_shape, block=block)
         return calibration.phase_to_gray(background)
 
-    return _cached(calibration, ("background", encoding, block if encoding == "double_phase" else 0), compute)
+    key = (block, fringing_px) if encoding == "double_phase" else (0, 0.0)
+    return _cached(calibration, ("background", encoding, *key), compute)
 
 
 def _dark(calibration: CalibrationRecord, exposure_s: float) -> np.ndarray:
@@ -169,6 +184,7 @@ def compile_program(
     input_pixel_width: float | None = None,
     input_scale: int = 1,
     block: int | None = None,
+    fringing_px: float | None = None,
 ) -> OpticalProgram:
     """Compile ``folded`` (a FoldedSCLC) for the bench ``bench_config`` measured by ``calibration``.
 
@@ -183,19 +199,35 @@ def compile_program(
       shrinks the spectrum on the SLM u times, so the mask must vary faster per SLM pixel).
     - ``block``: square size (SLM pixels) of the double-phase checkerboard; None: the largest of
       :data:`DOUBLE_PHASE_BLOCKS` whose layout fits.
+    - ``fringing_px``: the SLM's crosstalk blur (sigma, SLM pixels) the patterns are pre-compensated for
+      (:mod:`osclc.calibration.crosstalk`); default the calibration's measured value, 0 for none.
 
     Raises :class:`CompileError`, ``CalibrationError`` or ``KernelError`` (all ValueError) naming the problem.
     BLAS runs single-threaded meanwhile (:func:`_blas_threads`).
     """
     with _blas_threads().limit(limits=1, user_api="blas"):
         return _compile(folded, calibration, _config(bench_config), multiplex, encoding, exposure_s, regularisation,
-                        input_pixel_width, int(input_scale), block)
+                        input_pixel_width, int(input_scale), block, fringing_px)
+
+
+def compile_candidates(folded: Any, calibration: CalibrationRecord, bench_config: Any, **options: Any) -> list[OpticalProgram]:
+    """The programs worth measuring before choosing one (:func:`osclc.calibration.run_program.best_by_fit`).
+
+    :func:`compile_program` with ``options``; for a double-phase program on an SLM whose crosstalk was not
+    measured (``fringing_px`` 0), also the single-pixel checkerboard (``block=1``): which square size is best
+    then depends on the unmeasured fringing. With a measured crosstalk the patterns are compensated for it
+    and the one program is returned.
+    """
+    first = compile_program(folded, calibration, bench_config, **options)
+    if first.encoding != "double_phase" or first.info["double_phase_block"] == 1 or first.info["fringing_px"] > 0:
+        return [first]
+    return [first, compile_program(folded, calibration, bench_config, **{**options, "block": 1})]
 
 
 def _compile(
     folded: Any, calibration: CalibrationRecord, config: BenchConfig, multiplex: str, encoding: str,
     exposure_s: float | None, regularisation: float, input_pixel_width: float | None, input_scale: int,
-    block: int | None,
+    block: int | None, fringing_px: float | None,
 ) -> OpticalProgram:
     """:func:`compile_program` (arguments checked here)."""
     calibration.check_bench(config)
@@ -242,13 +274,16 @@ def _compile(
     assert layout is not None
     groups = [[o] for o in range(c_out)] if chosen == "time" else [list(range(c_out))]
 
-    box = _aperture_box(calibration, geometry.pad, height, width)
+    fringing = float(calibration.fringing_px if fringing_px is None else fringing_px)
+    if fringing < 0:
+        raise CompileError(f"fringing_px={fringing}: must be >= 0 (SLM pixels; 0 switches the compensation off)")
+    box = _aperture_box(calibration, geometry.pad, height, width, crosstalk.margin_px(fringing))
     pixel_width = input_pixel_width_of(config) if input_pixel_width is None else float(input_pixel_width)
     if not 0.0 <= pixel_width <= 1.0:
         raise CompileError(f"input_pixel_width={pixel_width}: must be in [0, 1] (fraction of the input pitch)")
-    patterns, scales = _patterns(
+    patterns, scales, crosstalk_fit = _patterns(
         kernel, starts, layout, groups, encoding, calibration, geometry.pad, pad, size, regularisation,
-        _box_transfer(calibration, geometry.pad, pad, geometry.scale, pixel_width, box), box, block,
+        _box_transfer(calibration, geometry.pad, pad, geometry.scale, pixel_width, box), box, block, fringing,
     )
     index, weight = _readout_tables(layout, starts, geometry.camera_affine, calibration.camera_shape, pad, size, (height, width))
     weight = skip_bad_pixels(index, weight, calibration.bad_pixels)
@@ -268,6 +303,7 @@ def _compile(
             "coordinates": "image pixels (model input pixels) unless named _slm", "kernel_centre_px": centres.tolist(), "carrier_px": layout.carrier.tolist(),
             "output_shift_px": layout.output_shift.tolist(), "input_shift_px": layout.input_shift.tolist(),
             "aperture_box_slm": list(box), "double_phase_block": block, "mask_scale": scales,
+            "fringing_px": fringing, "crosstalk_fit": crosstalk_fit,
             "feature_scale": feature_scale.tolist(),
             "feature_scale_means": "digital feature ~ camera intensity * feature_scale (up to photometric units)",
             "calibration_measured": list(calibration.measured), "calibration_run_id": calibration.run_id,
@@ -293,8 +329,9 @@ def _choose(multiplex: str, rates: dict[str, float | None], c_out: int) -> str:
     return max(fitting, key=lambda mode: (fitting[mode], mode == "space"))
 
 
-def _aperture_box(calibration: CalibrationRecord, pad: int, height: int, width: int) -> tuple[int, int, int, int]:
-    """SLM pixel box (row0, col0, rows, cols) covering the kernel window."""
+def _aperture_box(calibration: CalibrationRecord, pad: int, height: int, width: int, margin: int = 0) -> tuple[int, int, int, int]:
+    """SLM pixel box (row0, col0, rows, cols) covering the kernel window and ``margin`` pixels around it (as far
+    as the SLM goes; the compiled pattern may use them, the mask is zero there)."""
     lo_r, hi_r = kr.aperture_bounds(height)
     lo_c, hi_c = kr.aperture_bounds(width)
     corners = np.array([[r, c] for r in (lo_r, hi_r) for c in (lo_c, hi_c)])
@@ -307,6 +344,7 @@ def _aperture_box(calibration: CalibrationRecord, pad: int, height: int, width: 
             f"the kernel window ({height}x{width} bins of P={pad}) spans SLM rows {r0}..{r1 - 1}, cols {c0}..{c1 - 1}, "
             f"outside the {rows}x{cols} SLM; use a larger P or a smaller output grid"
         )
+    r0, c0, r1, c1 = max(r0 - margin, 0), max(c0 - margin, 0), min(r1 + margin, rows), min(c1 + margin, cols)
     return r0, c0, r1 - r0, c1 - c0
 
 
@@ -341,9 +379,10 @@ def _box_transfer(
 def _patterns(
     kernel: np.ndarray, starts: np.ndarray, layout: Layout, groups: list[list[int]], encoding: str,
     calibration: CalibrationRecord, pad: int, model_pad: int, size: int, regularisation: float, transfer: np.ndarray,
-    box: tuple[int, int, int, int], block: int,
-) -> tuple[np.ndarray, list[float]]:
-    """Gray-level patterns [n, rows, cols] and the factor each pattern's field was scaled by (peak amplitude 1).
+    box: tuple[int, int, int, int], block: int, fringing_px: float,
+) -> tuple[np.ndarray, list[float], dict[str, float] | None]:
+    """Gray-level patterns [n, rows, cols], the factor each pattern's field was scaled by (peak amplitude 1), and
+    the crosstalk compensation's fit (None without fringing: :mod:`osclc.calibration.crosstalk`).
 
     ``pad`` is the frequency grid of the SLM bins in modulator pixels (``input_scale * P``), ``model_pad`` the
     model's P: bins of both are the same frequencies (1/P cycles per image pixel). Only the box (the kernel
@@ -353,7 +392,7 @@ def _patterns(
     rows, cols = calibration.slm_shape
     window = (slice(r0, r0 + nr), slice(c0, c0 + nc))
     grating_shift = layout.carrier if encoding == "grating" else np.zeros(2)
-    gray_background = background_gray(calibration, encoding, block)
+    gray_background = background_gray(calibration, encoding, block, fringing_px)
     to_bins = _slm_to_bins(calibration, pad)
     if encoding == "grating":
         u_row, u_col = _box_bins(to_bins, box)
@@ -363,15 +402,21 @@ def _patterns(
     dtype = np.uint8 if calibration.slm_bit_depth <= 8 else np.uint16
     patterns = np.empty((len(groups), rows, cols), dtype)
     scales: list[float] = []
+    fields, phases, bands = [], [], []
     for p, group in enumerate(groups):
         field = np.zeros((nr, nc), np.complex128)
+        band = crosstalk.Band([], [])
         for o in group:
             d_row = kr.differences(kr.readout_positions(starts[o, 0], kernel.shape[2], model_pad), size, model_pad)
             d_col = kr.differences(kr.readout_positions(starts[o, 1], kernel.shape[3], model_pad), size, model_pad)
             for i in range(kernel.shape[0]):
                 weights = kr.mask_weights(kernel[i, o], d_row, d_col, model_pad, regularisation)
-                shift = layout.output_shift[o] - layout.input_shift[i] - grating_shift
-                field += kr.mask_on_pixels(weights, d_row, d_col, to_bins, pixel_rows, pixel_cols, kernel.shape[2:], model_pad, shift)
+                read_at = layout.output_shift[o] - layout.input_shift[i]
+                field += kr.mask_on_pixels(weights, d_row, d_col, to_bins, pixel_rows, pixel_cols, kernel.shape[2:], model_pad,
+                                           read_at - grating_shift)
+                for axis, values in enumerate(crosstalk.band_frequencies(to_bins, crosstalk.read_points(d_row) + read_at[0],
+                                                                         crosstalk.read_points(d_col) + read_at[1], pad)):
+                    (band.rows, band.cols)[axis].append(values)
         field /= transfer
         peak = float(np.max(np.abs(field)))
         if not np.isfinite(peak) or peak == 0.0:
@@ -384,10 +429,23 @@ def _patterns(
             phase_box = enc.grating(field, np.broadcast_to(grating_phase, field.shape))
         else:
             phase_box = enc.phase_only(field)
-        phase_box += wavefront
+        fields.append(field * np.exp(1j * grating_phase) if encoding == "grating" else field)
+        phases.append(phase_box)
+        bands.append(band)
+    fit = None
+    if fringing_px > 0:
+        lut = calibration.lut_phase_rad
+        shown, fit = crosstalk.compensate(
+            np.stack(phases), np.stack(fields), bands, lut[gray_background], calibration.wavefront_phase_rad, box,
+            fringing_px, calibration.zero_order, (float(lut[0]), float(np.max(lut))),
+        )
+        boxes = [lut_mod.level_nearest(phase, lut) for phase in shown]
+    else:
+        boxes = [calibration.phase_to_gray(phase_box + wavefront) for phase_box in phases]
+    for p, box_gray in enumerate(boxes):
         patterns[p] = gray_background
-        patterns[p][window] = calibration.phase_to_gray(phase_box)
-    return patterns, scales
+        patterns[p][window] = box_gray
+    return patterns, scales, fit
 
 
 def _readout_tables(

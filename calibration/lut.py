@@ -72,3 +72,15 @@ def phase_to_gray(phase: np.ndarray, phase_rad: np.ndarray, table: np.ndarray | 
     index = np.rint(np.mod(phase - lut[0], TWO_PI) * (table.size / TWO_PI)).astype(np.int64)
     index[index == table.size] = 0
     return table[index]
+
+
+def level_nearest(phase: np.ndarray, phase_rad: np.ndarray) -> np.ndarray:
+    """Gray levels (uint16) whose phase is nearest to ``phase`` (radians) *without* wrapping: for patterns that
+    chose their own 2 pi turns within the LUT's range (phases outside it get the first or last level)."""
+    lut = np.maximum.accumulate(check_lut(phase_rad))
+    phase = np.asarray(phase, dtype=np.float64)
+    if not np.all(np.isfinite(phase)):
+        raise LutError("the phase pattern contains NaN or infinity; fix the kernel or pattern before display")
+    upper = np.clip(np.searchsorted(lut, phase), 1, lut.size - 1)
+    pick_upper = np.abs(lut[upper] - phase) < np.abs(phase - lut[upper - 1])
+    return np.where(pick_upper, upper, upper - 1).astype(np.uint16)

@@ -2,8 +2,9 @@
 
 Folds the student checkpoint, compiles it for the calibrated bench (``osclc.calibration.compiler``),
 opens the bench to fit the per-channel feature normalisation on a few validation images (for the
-double-phase encoding, two candidates: the largest checkerboard square that fits and single pixels,
-the better fit kept, since the best one depends on the SLM's unmeasured fringing), checks the
+double-phase encoding on an SLM whose fringing was not measured, two candidates: the largest
+checkerboard square that fits and single pixels, the better fit kept; with a measured fringing the
+patterns are compensated for it: ``compile_candidates``), checks the
 camera features against the digital ones on other validation images, and writes the program folder
 (with the student's backend beside it, for ``osclc infer``). The run folder holds the masks
 (``masks.png``), captured vs predicted feature maps side by side (``features.png``), the per-channel
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from osclc.calibration.compiler import ENCODING_CHOICES, MULTIPLEX, compile_program
+from osclc.calibration.compiler import ENCODING_CHOICES, MULTIPLEX, compile_candidates
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
 from osclc.calibration.run_program import best_by_fit, normalised_correlation, prepare, run_image
@@ -68,9 +69,7 @@ def _compile(args: argparse.Namespace) -> int:
     inputs = {"model": args.checkpoint, "calibration": args.calib, "bench_config": args.bench}
     with Run.create("compile", config=config, device="bench", root=args.runs_dir, inputs=inputs) as run:
         start = time.perf_counter()
-        candidates = [compile_program(folded, calibration, config, multiplex=args.multiplex, encoding=args.encoding)]
-        if candidates[0].encoding == "double_phase" and candidates[0].info["double_phase_block"] != 1:
-            candidates.append(compile_program(folded, calibration, config, multiplex=args.multiplex, encoding=args.encoding, block=1))
+        candidates = compile_candidates(folded, calibration, config, multiplex=args.multiplex, encoding=args.encoding)
         compile_s = (time.perf_counter() - start) / len(candidates)
         fit_n = args.normalise_images
         with open_bench(config, emission=True) as bench:
