@@ -1,6 +1,6 @@
 """Compiling a folded student into an optical program for one calibrated bench.
 
-``compile_program(folded, calibration, bench_config)``:
+``compile_program(folded, calibration, bench_config)`` (``folded``: a FoldedSCLC or a FoldedFrontend, e.g. one U-Net level):
 
 1. checks the inputs (kernel finite and [c_in, c_out, h, w], calibration measured on this bench,
    an intensity detector: the camera measures |field|^2);
@@ -186,7 +186,7 @@ def compile_program(
     block: int | None = None,
     fringing_px: float | None = None,
 ) -> OpticalProgram:
-    """Compile ``folded`` (a FoldedSCLC) for the bench ``bench_config`` measured by ``calibration``.
+    """Compile ``folded`` (a FoldedSCLC or FoldedFrontend) for the bench ``bench_config`` measured by ``calibration``.
 
     - ``multiplex``: "auto" (the faster of time and space that fits), "time" or "space".
     - ``encoding``: "auto" (``phase`` for a phase-only kernel, else ``double_phase``, which needs the

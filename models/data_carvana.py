@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from osclc.models.data_arrays import DatasetRequest, DatasetSplits, check_channels, make_splits
+from osclc.models.data_arrays import DatasetRequest, DatasetSplits, make_splits, request_folder
 from osclc.models.segmentation_files import SegmentationDataError, image_files, read_binary_mask, read_image
 
 FOLDER_PAIRS = (("images", "masks"), ("train", "train_masks"))
@@ -30,10 +30,8 @@ TEST_FRACTION = 0.1
 
 
 def carvana_pairs(root: Path) -> list[tuple[Path, Path]]:
-    """(image, mask) file pairs under ``root``, sorted by image name; validates the pairing."""
+    """(image, mask) file pairs under the existing folder ``root``, sorted by image name; validates the pairing."""
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"carvana:{root}: no such folder")
     for images_name, masks_name in FOLDER_PAIRS:
         images_dir, masks_dir = root / images_name, root / masks_name
         if images_dir.is_dir() and masks_dir.is_dir():
@@ -77,10 +75,6 @@ def load_carvana_arrays(pairs: list[tuple[Path, Path]], size: int, channels: int
 def load_carvana(request: DatasetRequest) -> DatasetSplits:
     """``carvana:PATH``: seeded test (10 %) and validation (``request.val_fraction``) splits of the pairs,
     images at ``request.image_size`` (default 128) with ``request.channels`` (default 3)."""
-    if not request.argument:
-        raise SegmentationDataError("carvana: needs a folder, e.g. carvana:/data/carvana (with train/ and train_masks/)")
-    check_channels(request.channels, f"carvana:{request.argument}")
-    pairs = carvana_pairs(Path(request.argument))
-    arrays = load_carvana_arrays(pairs, request.image_size or DEFAULT_SIZE, request.channels or 3)
-    return make_splits(request, f"carvana:{request.argument}", arrays, None, 2, tuple(CLASS_NAMES),
-                       task="segmentation", test_fraction=TEST_FRACTION)
+    spec, root = request_folder(request, "carvana", "/data/carvana", "the folder holding train/ + train_masks/ (or images/ + masks/)")
+    arrays = load_carvana_arrays(carvana_pairs(root), request.image_size or DEFAULT_SIZE, request.channels or 3)
+    return make_splits(request, spec, arrays, None, 2, tuple(CLASS_NAMES), task="segmentation", test_fraction=TEST_FRACTION)

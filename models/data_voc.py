@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from osclc.models.data_arrays import DatasetRequest, DatasetSplits, check_channels, make_splits
+from osclc.models.data_arrays import DatasetRequest, DatasetSplits, make_splits, request_folder
 from osclc.models.segmentation_files import SegmentationDataError, read_image, read_palette_mask
 
 CLASS_NAMES = [
@@ -32,10 +32,8 @@ DEFAULT_SIZE = 128
 
 
 def voc_root(path: Path) -> Path:
-    """The folder holding JPEGImages / SegmentationClass / ImageSets under ``path``."""
+    """The folder holding JPEGImages / SegmentationClass / ImageSets under the existing folder ``path``."""
     path = Path(path)
-    if not path.is_dir():
-        raise FileNotFoundError(f"voc:{path}: no such folder")
     for candidate in (path, path / "VOC2012", path / "VOCdevkit" / "VOC2012"):
         if (candidate / "ImageSets" / "Segmentation").is_dir():
             return candidate
@@ -74,12 +72,9 @@ def load_voc_arrays(root: Path, ids: list[str], size: int, channels: int) -> tup
 def load_voc(request: DatasetRequest) -> DatasetSplits:
     """``voc:PATH``: train.txt (less ``request.val_fraction`` for validation) and val.txt as the test split,
     images at ``request.image_size`` (default 128) with ``request.channels`` (default 3)."""
-    if not request.argument:
-        raise SegmentationDataError("voc: needs a folder, e.g. voc:/data/VOCdevkit/VOC2012")
-    check_channels(request.channels, f"voc:{request.argument}")
-    root = voc_root(Path(request.argument))
+    spec, folder = request_folder(request, "voc", "/data/VOCdevkit/VOC2012", "the VOC2012 folder (or one holding VOC2012/ or VOCdevkit/VOC2012/)")
+    root = voc_root(folder)
     size, channels = request.image_size or DEFAULT_SIZE, request.channels or 3
     train = load_voc_arrays(root, read_id_list(root, "train"), size, channels)
     test = load_voc_arrays(root, read_id_list(root, "val"), size, channels)
-    return make_splits(request, f"voc:{request.argument}", train, test, len(CLASS_NAMES), tuple(CLASS_NAMES),
-                       task="segmentation")
+    return make_splits(request, spec, train, test, len(CLASS_NAMES), tuple(CLASS_NAMES), task="segmentation")

@@ -7,8 +7,11 @@ selection of bins, so ``crop(X * K) = crop(X) * crop(K)``: a frontend of any dep
     K_eff[:, :, f] = K_1[:, :, f] @ K_2[:, :, f] @ ... (each layer's kernel at bin f, times any
     Nyquist mask of the pools),
 
-with ``X`` the centred DFT of the input zero-padded to the P x P window. Only the h x w
-lowest frequencies of the input matter, so ``FoldedSCLC.field`` computes them directly with
+with ``X`` the centred DFT of the input zero-padded to the P x P window (``fold_kernel``).
+``fold_frontend(frontend, detector)`` gives a ``FoldedFrontend`` (kernel + detector: what
+calibration compiles, e.g. one per level of the segmentation student); ``fold(student)`` a
+``FoldedSCLC`` (the same plus the student's backend: logits, ``save`` / ``load``). Only the h x w
+lowest frequencies of the input matter, so ``FoldedFrontend.field`` computes them directly with
 partial DFT matrices (real arithmetic; for a real input only the rows 0..h/2, the rest by
 Hermitian symmetry: about N^2 (h + 2) multiply-adds per channel instead of a P x P FFT),
 mixes channels per frequency and takes one small h x w inverse FFT. The result equals the
@@ -45,7 +48,7 @@ import torch
 from torch import nn
 
 from .backend import Backend
-from .detector import DETECTOR_MODES, Detector
+from .detector import DETECTOR_MODES, Detector, DetectorMode
 from .frontend import SpectralFrontend
 from .sclc import SCLC
 from .spectral_conv import SpectralConv2d, complex_dtype, mix_channels
@@ -127,18 +130,18 @@ class _FastPath(NamedTuple):
         return out
 
 
-class FoldedSCLC(nn.Module):
-    """One-pass SCLC: ``K_eff`` on the final h x w grid, detector mode and the backend module.
+class FoldedFrontend(nn.Module):
+    """A folded frontend and its detector: ``K_eff`` on the final h x w grid, no backend.
 
     Attributes: ``kernel`` (complex ``[c_in, c_out, h, w]``, centred order), ``pad`` (P),
     ``input_size`` (N), ``offset`` (input placement in the window), ``out_size`` (h, w),
-    ``detector`` (mode string), ``backend`` (``Backend``). The kernel is treated as immutable
-    (the fast-path matrices are cached per device/dtype). The precision follows the kernel
-    (complex64 -> float32, complex128 -> float64): fold a float64 student for float64; ``.to(device)``
-    moves everything.
+    ``detector`` (mode string). This is what calibration compiles into SLM patterns; calling it
+    gives the detector output (``features``). The kernel is treated as immutable (the fast-path
+    matrices are cached per device/dtype). The precision follows the kernel (complex64 ->
+    float32, complex128 -> float64); ``.to(device)`` moves everything.
     """
 
-    def __init__(self, kernel: torch.Tensor, pad: int, input_size: int, detector: str, backend: Backend) -> None:
+    def __init__(self, kernel: torch.Tensor, pad: int, input_size: int, detector: str) -> None:
         super().__init__()
         if not kernel.is_complex() or kernel.dim() != 4:
             raise ValueError(f"folded kernel: expected a complex [c_in, c_out, h, w] tensor, got {kernel.dtype} {tuple(kernel.shape)}")
@@ -156,7 +159,6 @@ class FoldedSCLC(nn.Module):
         self.in_channels, self.out_channels = kernel.shape[0], kernel.shape[1]
         self.detector = detector
         self._detect = Detector(detector)  # type: ignore[arg-type]
-        self.backend = backend
         self._fast_cache: tuple[tuple, _FastPath] | None = None
 
     def extra_repr(self) -> str:
@@ -190,6 +192,22 @@ class FoldedSCLC(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Detector output [B, C, h, w]."""
         return self._detect(self.field(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Images -> detector output (``features``)."""
+        return self.features(x)
+
+
+class FoldedSCLC(FoldedFrontend):
+    """One-pass SCLC: a ``FoldedFrontend`` plus the student's electronic ``backend`` (``Backend``).
+
+    Calling it gives the logits; ``save`` / ``load`` write and read the file format of the
+    module docstring. Fold a float64 student for float64.
+    """
+
+    def __init__(self, kernel: torch.Tensor, pad: int, input_size: int, detector: str, backend: Backend) -> None:
+        super().__init__(kernel, pad, input_size, detector)
+        self.backend = backend
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images -> logits."""
@@ -261,26 +279,43 @@ class FoldedSCLC(nn.Module):
 
 
 @torch.no_grad()
-def fold(student: SCLC) -> FoldedSCLC:
-    """The exact one-pass equivalent of an SCLC with a spectral frontend (any depth)."""
-    frontend = getattr(student, "frontend", None)
-    if not isinstance(student, SCLC) or not isinstance(frontend, SpectralFrontend):
-        kind = type(frontend).__name__ if frontend is not None else type(student).__name__
-        raise ValueError(f"fold: only SCLC students with a spectral frontend fold into one pass, got {kind}; use variant 'sclc' (or 'backend_only'), not 'sclc_maxpool' or a teacher")
-    reference = next(iter(student.parameters()))
-    cdtype = complex_dtype(reference.dtype)
+def fold_kernel(frontend: SpectralFrontend, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> torch.Tensor:
+    """``K_eff[c_in, c_out, h, w]`` (complex, centred order) of a spectral frontend of any depth.
+
+    ``dtype`` / ``device``: the real precision and device of the result (default: those of the
+    frontend's parameters; float32 on the CPU for a frontend without any).
+    """
+    if not isinstance(frontend, SpectralFrontend):
+        raise ValueError(f"fold: {type(frontend).__name__} is not a SpectralFrontend; only spectral convolutions and pools on one zero-padded grid fold into one pass")
+    reference = next(iter(frontend.parameters()), torch.empty(0))
+    cdtype = complex_dtype(dtype if dtype is not None else reference.dtype)
     height = frontend.out_size
     freqs = centred_frequencies(height)
-    eye = torch.eye(frontend.in_channels, dtype=cdtype, device=reference.device)
+    eye = torch.eye(frontend.in_channels, dtype=cdtype, device=device if device is not None else reference.device)
     kernel = eye.expand(height, height, -1, -1)  # frequency-major [h, w, c_in, c]
     grid = frontend.pad
     for layer in frontend.layers:
         if isinstance(layer, SpectralConv2d):
-            kernel = kernel @ layer.response(grid, freqs, freqs).to(cdtype)
+            kernel = kernel @ layer.response(grid, freqs, freqs).to(kernel.device, cdtype)
         elif isinstance(layer, SpectralPool2d):
             mask = layer.mask_at(freqs, freqs)
             if mask is not None:
                 kernel = kernel * mask.to(kernel.device)[:, :, None, None]
             grid = layer.out_size
-    kernel = kernel.permute(2, 3, 0, 1).contiguous()  # [c_in, c_out, h, w]
+    return kernel.permute(2, 3, 0, 1).contiguous()
+
+
+def fold_frontend(frontend: SpectralFrontend, detector: DetectorMode) -> FoldedFrontend:
+    """The exact one-pass equivalent of ``detector(frontend(x))``, without a backend."""
+    return FoldedFrontend(fold_kernel(frontend), frontend.pad, frontend.input_size, detector)
+
+
+def fold(student: SCLC) -> FoldedSCLC:
+    """The exact one-pass equivalent of an SCLC with a spectral frontend (any depth), with a copy of its backend."""
+    frontend = getattr(student, "frontend", None)
+    if not isinstance(student, SCLC) or not isinstance(frontend, SpectralFrontend):
+        kind = type(frontend).__name__ if frontend is not None else type(student).__name__
+        raise ValueError(f"fold: only SCLC students with a spectral frontend fold into one pass, got {kind}; use variant 'sclc' (or 'backend_only'), not 'sclc_maxpool' or a teacher")
+    reference = next(iter(student.parameters()))
+    kernel = fold_kernel(frontend, reference.dtype, reference.device)
     return FoldedSCLC(kernel, frontend.pad, frontend.input_size, student.detector.mode, copy.deepcopy(student.backend))

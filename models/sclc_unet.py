@@ -30,11 +30,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .backend import Backend
 from .detector import Detector, DetectorMode, detector_channels
-from .folding import FoldedSCLC, fold
+from .folding import FoldedFrontend, fold_frontend
 from .frontend import SpectralFrontend
-from .sclc import SCLC
 from .spectral_conv import SpectralConv2d
 from .spectral_grid import smooth_size, to_field, to_spectrum
 from .spectral_pool import NyquistMode, SpectralPool2d
@@ -143,14 +141,13 @@ class SCLCUNet(nn.Module):
 
 
 class FoldedSCLCUNet(nn.Module):
-    """The folded student: one ``FoldedSCLC`` per level (its own operator and readout) + the backend.
+    """The folded student: one ``FoldedFrontend`` per level (its own operator and readout) + the backend.
 
-    ``levels[l]`` computes level l's field with its folded kernel ``K_eff_l`` (what the compiler
-    turns into SLM patterns); its own ``backend`` is an identity readout (gain 1, offset 0, a
-    1 x 1 head that nothing calls): the segmentation backend is :attr:`backend`.
+    ``levels[l]`` computes level l's detector map with its folded kernel ``K_eff_l`` (what the
+    compiler turns into SLM patterns); the electronic part of all levels together is :attr:`backend`.
     """
 
-    def __init__(self, levels: Sequence[FoldedSCLC], backend: UNetBackend) -> None:
+    def __init__(self, levels: Sequence[FoldedFrontend], backend: UNetBackend) -> None:
         super().__init__()
         self.levels = nn.ModuleList(levels)
         self.backend = backend
@@ -166,9 +163,6 @@ class FoldedSCLCUNet(nn.Module):
 
 @torch.no_grad()
 def fold_levels(student: SCLCUNet) -> FoldedSCLCUNet:
-    """Fold every level of ``student`` with ``folding.fold`` and keep a copy of its backend."""
-    levels = []
-    for level, channels in enumerate(student.backend.skip_channels):
-        identity = Backend(channels, 1, 1, 1).to(next(student.parameters()).device)
-        levels.append(fold(SCLC(student.level_frontend(level), Detector(student.detector.mode), identity)))
+    """Fold every level's contracting path with ``folding.fold_frontend`` and keep a copy of the backend."""
+    levels = [fold_frontend(student.level_frontend(level), student.detector.mode) for level in range(len(student.level_ends))]
     return FoldedSCLCUNet(levels, copy.deepcopy(student.backend))

@@ -11,8 +11,9 @@ import torch
 from osclc.models.architecture import ArchConfig, build_model
 from osclc.models.backend import Backend
 from osclc.models.detector import Detector, detector_channels
-from osclc.models.folding import FoldedFileError, FoldedSCLC, fold
-from osclc.models.frontend import SpectralFrontend
+from osclc.models.folding import FoldedFileError, FoldedFrontend, FoldedSCLC, fold, fold_frontend
+from osclc.models.frontend import MaxPoolFrontend, SpectralFrontend
+from osclc.models.plan import LayerPlan, NetworkPlan
 from osclc.models.sclc import SCLC
 from osclc.models.spectral_conv import SpectralConv2d
 from osclc.models.spectral_pool import SpectralPool2d
@@ -69,6 +70,27 @@ def test_fold_free_kernels_and_detectors(detector: str) -> None:
         assert _relative(folded.features(x), student.features(x)) < 1e-10
         assert _relative(folded(x), student(x)) < 1e-10
     assert folded.detector == detector
+
+
+@pytest.mark.parametrize("detector", ["intensity", "field", "none"])
+def test_frontend_folds_without_a_backend(detector: str) -> None:
+    """A bare frontend (no student, no backend) folds; its features equal detector(frontend(x)) layer by layer."""
+    torch.manual_seed(11)
+    frontend = _student(3, 7, GRIDS["odd"]).frontend.double()
+    folded = fold_frontend(frontend, detector)  # type: ignore[arg-type]
+    assert type(folded) is FoldedFrontend and not hasattr(folded, "backend")
+    x = torch.rand(2, 2, 7, 7, dtype=torch.float64)
+    with torch.no_grad():
+        field = frontend(x)
+        assert _relative(folded.field(x), field) < 1e-10
+        assert _relative(folded(x), Detector(detector)(field)) < 1e-10  # type: ignore[arg-type]
+    assert folded.kernel.dtype == torch.complex128 and folded.detector == detector
+
+
+def test_fold_frontend_refuses_a_max_pool_frontend() -> None:
+    plan = NetworkPlan((LayerPlan(2, 3, 1, 2),))
+    with pytest.raises(ValueError, match="SpectralFrontend"):
+        fold_frontend(MaxPoolFrontend(plan, 1, 8), "intensity")  # type: ignore[arg-type]
 
 
 def test_folded_kernel_of_one_layer_is_the_numpy_kernel_dft() -> None:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from osclc.lab.cli import main
+from osclc.models.data_arrays import DatasetError
 from osclc.models.data_shapes import SHAPE_KINDS, ShapesSpecError, _inside, generate_shapes, parse_shapes_options
 from osclc.models.data_spec import load_dataset
 from osclc.models.evaluation import evaluate_classifier
@@ -72,6 +74,23 @@ def test_shapes_spec_and_errors():
                        ("depth=3", "unknown"), ("noise=2", "outside")):
         with pytest.raises(ShapesSpecError, match=match):
             parse_shapes_options(bad)
+
+
+# ------------------------------------------------------------------ folder requests (Carvana and VOC)
+
+
+@pytest.mark.parametrize("scheme", ["carvana", "voc"])
+def test_folder_loaders_refuse_bad_requests(tmp_path, scheme, capsys):
+    with pytest.raises(DatasetError, match=f"{scheme}: needs a folder, e.g. '{scheme}:/data/"):
+        load_dataset(scheme)
+    missing = tmp_path / "none"
+    with pytest.raises(DatasetError, match=f"{scheme}:{missing}: no such folder; give"):
+        load_dataset(f"{scheme}:{missing}", image_size=16)
+    with pytest.raises(DatasetError, match="channels=2"):
+        load_dataset(f"{scheme}:{tmp_path}", image_size=16, channels=2)
+    command = ["experiment", "segmentation", "--dataset", f"{scheme}:{missing}", "--seeds", "1", "--no-progress"]
+    assert main(command) == 2
+    assert "no such folder" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ Carvana

@@ -73,8 +73,11 @@ def test_student_levels_and_folding(detector, factor):
     assert [tuple(f.shape[1:]) for f in features] == [(factor * c, pad // 2**l, pad // 2**l) for l, c in enumerate([2, 3, 4])]
     folded = fold_levels(model).eval()
     assert [tuple(level.kernel.shape) for level in folded.levels] == [(1, c, pad // 2**l, pad // 2**l) for l, c in enumerate([2, 3, 4])]
-    for level, field in zip(folded.levels, model.fields(x)):
+    for index, (level, field) in enumerate(zip(folded.levels, model.fields(x))):
+        assert not hasattr(level, "backend")  # a level is a folded frontend + detector, nothing else
         torch.testing.assert_close(level.field(x), field, rtol=1e-8, atol=1e-10)
+        unfolded = model.level_frontend(index)(x)  # the layer-by-layer frontend up to this level
+        torch.testing.assert_close(level(x), model.detector(unfolded), rtol=1e-8, atol=1e-10)
     logits = model(x)
     assert logits.shape == (3, 4, 32, 32)
     torch.testing.assert_close(folded(x), logits, rtol=1e-8, atol=1e-8)
