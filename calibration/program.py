@@ -10,17 +10,27 @@ An :class:`OpticalProgram` holds
   zeros elsewhere;
 - the readout: for output channel ``o`` and model grid point ``(m, n)``, the camera pixels and weights
   (``sample_index``, ``sample_weight`` [c_out, h*w, 16]: bicubic interpolation at the point
-  ``camera.affine`` gives for it), the dark frame at ``exposure_s`` and its growth per second of
-  exposure, the flat-field gain (``dark``, ``dark_per_s``, ``gain``: camera shape, counts), then a
-  per-channel gain/offset (``feature_gain``, ``feature_offset``) that puts the camera's counts on the
-  scale of the folded student's detector outputs;
-- the camera exposure it was normalised at, the predicted frame rates of both multiplexings, and the
-  identities of the model, calibration and bench it came from.
+  ``camera.affine`` gives for it), the dark frame at the reference exposure ``dark_exposure_s`` and its
+  growth per second of exposure, the flat-field gain (``dark``, ``dark_per_s``, ``gain``: camera shape,
+  counts), then a per-channel gain/offset (``feature_gain``, ``feature_offset``) that puts the camera's
+  counts on the scale of the folded student's detector outputs;
+- the camera exposure of each pattern, ``exposure_s`` [n_patterns] (s): with time multiplexing each
+  channel's capture gets its own exposure, so weak channels use the camera's range as well as strong
+  ones. Pattern ``p`` is read with the dark ``dark + dark_per_s * (exposure_s[p] - dark_exposure_s)``
+  (computed at the readout taps only: no frame per pattern is stored);
+- the predicted frame rates of both multiplexings, and the identities of the model, calibration and
+  bench it came from.
 
-Folder format (``save(dir)``): ``program.json`` (schema ``osclc.program/1``: every scalar and small
+Folder format (``save(dir)``): ``program.json`` (schema ``osclc.program/2``: every scalar and small
 table, the names of the arrays, and the SHA-256 of ``arrays.npz``), ``arrays.npz`` (the arrays,
 loaded with ``allow_pickle=False``) and ``pattern_NNN.png`` (the same patterns as 8/16-bit PNGs for
 people and other tools; the npz is what :meth:`OpticalProgram.load` reads).
+
+Format change from ``osclc.program/1``: ``exposure_s`` was one number (every pattern's exposure) and
+``dark`` was the dark frame at that exposure; ``/2`` stores ``exposure_s`` as a list (one per pattern)
+and ``readout.dark_exposure_s``, the exposure ``dark`` was taken at. :meth:`OpticalProgram.load` still
+reads ``/1`` folders (their exposure for every pattern, ``dark_exposure_s`` = that exposure);
+:meth:`OpticalProgram.save` writes ``/2``.
 """
 
 from __future__ import annotations
@@ -29,14 +39,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
 from osclc.calibration.versioned_json import read_versioned_json
 
-SCHEMA = "osclc.program/1"
+SCHEMA = "osclc.program/2"
+SCHEMA_V1 = "osclc.program/1"
+"""The older schema :meth:`OpticalProgram.load` still reads (one exposure for every pattern)."""
 TAPS = 16
 _ARRAYS = (
     "patterns", "input_corner", "sample_index", "sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset",
@@ -81,19 +93,32 @@ class OpticalProgram:
     gain: np.ndarray
     feature_gain: np.ndarray
     feature_offset: np.ndarray
-    exposure_s: float
+    exposure_s: np.ndarray
     model_hash: str
     calibration_hash: str
     bench_hash: str
     frame_rate_hz: dict[str, float | None] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    dark_exposure_s: float | None = None
 
     def __post_init__(self) -> None:
+        """Normalise the fields and validate. ``exposure_s`` may be one number (every pattern) or one per pattern;
+        ``dark_exposure_s`` (s, the exposure ``dark`` holds) may be left None when every pattern has the same
+        exposure: ``dark`` is then the dark at that exposure (what the compiler gives)."""
         self.input_shape = (int(self.input_shape[0]), int(self.input_shape[1]))
         self.out_size = (int(self.out_size[0]), int(self.out_size[1]))
         self.camera_shape = (int(self.camera_shape[0]), int(self.camera_shape[1]))
         self.pattern_channels = [[int(c) for c in chans] for chans in self.pattern_channels]
         self.patterns = np.asarray(self.patterns)
+        self.exposure_s = _per_pattern(self.exposure_s, self.patterns.shape[0] if self.patterns.ndim == 3 else 0)
+        if self.dark_exposure_s is None:
+            if self.exposure_s.size and _all_finite(self.exposure_s) and np.ptp(self.exposure_s) != 0:
+                raise ProgramError(
+                    f"exposure_s differs between patterns ({self.exposure_s.tolist()} s) but dark_exposure_s (the exposure "
+                    "the dark frame was taken at) is not given; pass it"
+                )
+            self.dark_exposure_s = float(self.exposure_s[0]) if self.exposure_s.size else 0.0
+        self.dark_exposure_s = float(self.dark_exposure_s)
         self.validate()
         self._selected: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -150,16 +175,28 @@ class OpticalProgram:
         for name in ("sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset"):
             if not _all_finite(getattr(self, name)):
                 raise ProgramError(f"{name} contains NaN or infinity; recompile the program")
-        if not (np.isfinite(self.exposure_s) and self.exposure_s > 0):
-            raise ProgramError(f"exposure_s must be a positive number of seconds, got {self.exposure_s}")
+        _check_exposures(self.exposure_s, self.patterns.shape[0])
+        if not (np.isfinite(self.dark_exposure_s) and self.dark_exposure_s >= 0):
+            raise ProgramError(f"dark_exposure_s must be a finite number of seconds >= 0, got {self.dark_exposure_s}")
 
-    def set_exposure(self, exposure_s: float) -> None:
-        """Use the camera at ``exposure_s`` seconds: the dark frame follows (``dark += dark_per_s * change``)."""
-        if not (np.isfinite(exposure_s) and exposure_s > 0):
-            raise ProgramError(f"exposure_s must be a positive number of seconds, got {exposure_s}")
-        self.dark = self.dark + self.dark_per_s * (float(exposure_s) - self.exposure_s)
-        self.exposure_s = float(exposure_s)
+    def set_exposure(self, exposure_s: float | Sequence[float] | np.ndarray) -> None:
+        """Use the camera at ``exposure_s`` seconds: one value for every pattern or one per pattern.
+
+        The dark each pattern is read with follows its exposure (``dark_per_s``); ``dark`` itself is not rewritten.
+        """
+        exposures = _per_pattern(exposure_s, self.patterns.shape[0])
+        _check_exposures(exposures, self.patterns.shape[0])
+        self.exposure_s = exposures
         self._selected = None
+
+    def dark_frame(self, pattern: int) -> np.ndarray:
+        """The expected dark frame (counts, camera shape) at pattern ``pattern``'s exposure."""
+        return self.dark + self.dark_per_s * (float(self.exposure_s[pattern]) - self.dark_exposure_s)
+
+    def tap_dark(self, pattern: int) -> np.ndarray:
+        """The dark (counts) at the readout taps of pattern ``pattern``'s channels, at its exposure:
+        [len(pattern_channels[pattern]), h*w, 16]."""
+        return self._corrections()[0][self.pattern_channels[pattern]]
 
     def check_bench(self, bench_hash: str) -> None:
         """Raise :class:`ProgramError` when the program was compiled for another bench (config hash)."""
@@ -188,8 +225,15 @@ class OpticalProgram:
         return canvas
 
     def _corrections(self) -> tuple[np.ndarray, np.ndarray]:
+        """(dark, gain) at every readout tap [c_out, h*w, 16], each channel's dark at its pattern's exposure."""
         if self._selected is None:
-            self._selected = (self.dark.reshape(-1)[self.sample_index], self.gain.reshape(-1)[self.sample_index])
+            channel_exposure = np.empty(self.out_channels)
+            for p, channels in enumerate(self.pattern_channels):
+                channel_exposure[channels] = self.exposure_s[p]
+            index = self.sample_index
+            change = (channel_exposure - self.dark_exposure_s)[:, None, None]
+            dark = self.dark.reshape(-1)[index] + self.dark_per_s.reshape(-1)[index] * change
+            self._selected = (dark, self.gain.reshape(-1)[index])
         return self._selected
 
     def readout_channels(self, pattern: int, frame: np.ndarray) -> np.ndarray:
@@ -239,10 +283,11 @@ class OpticalProgram:
                       "placement": "image channel c shown with each pixel as a scale x scale block from corner[c]"},
             "readout": {"out_size": list(self.out_size), "camera_shape": list(self.camera_shape),
                         "sample_index": "npz:sample_index", "sample_weight": "npz:sample_weight",
-                        "dark": "npz:dark", "dark_per_s": "npz:dark_per_s", "gain": "npz:gain",
-                        "feature_gain": "npz:feature_gain", "feature_offset": "npz:feature_offset",
-                        "features": "sum(weight * (frame[index] - dark[index]) / gain[index]) * feature_gain + feature_offset"},
-            "exposure_s": self.exposure_s,
+                        "dark": "npz:dark", "dark_exposure_s": self.dark_exposure_s, "dark_per_s": "npz:dark_per_s",
+                        "gain": "npz:gain", "feature_gain": "npz:feature_gain", "feature_offset": "npz:feature_offset",
+                        "features": "sum(weight * (frame[index] - dark[index] - dark_per_s[index] * (exposure_s[pattern] "
+                                    "- dark_exposure_s)) / gain[index]) * feature_gain + feature_offset"},
+            "exposure_s": self.exposure_s.tolist(),
             "frame_rate_hz": self.frame_rate_hz,
             "model_hash": self.model_hash,
             "calibration_hash": self.calibration_hash,
@@ -275,7 +320,7 @@ class OpticalProgram:
         path = folder / "program.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no optical program here; create one with `osclc compile CHECKPOINT --out {folder}`")
-        doc = read_versioned_json(path, SCHEMA, ProgramError, "program JSON", "recompile with `osclc compile`")
+        doc = _read_document(path)
         npz = folder / str(doc.get("arrays", "arrays.npz"))
         if not npz.is_file():
             raise FileNotFoundError(f"{npz}: the arrays of program {folder} are missing; recompile with `osclc compile`")
@@ -293,7 +338,8 @@ class OpticalProgram:
                 out_size=tuple(doc["readout"]["out_size"]), camera_shape=tuple(doc["readout"]["camera_shape"]),
                 sample_index=arrays["sample_index"], sample_weight=arrays["sample_weight"],
                 dark=arrays["dark"], dark_per_s=arrays["dark_per_s"], gain=arrays["gain"], feature_gain=arrays["feature_gain"],
-                feature_offset=arrays["feature_offset"], exposure_s=float(doc["exposure_s"]),
+                feature_offset=arrays["feature_offset"], exposure_s=doc["exposure_s"],
+                dark_exposure_s=_dark_exposure(doc),
                 model_hash=doc["model_hash"], calibration_hash=doc["calibration_hash"], bench_hash=doc["bench_hash"],
                 frame_rate_hz=dict(doc.get("frame_rate_hz", {})), info=dict(doc.get("info", {})),
             )
@@ -304,6 +350,43 @@ class OpticalProgram:
         if bench_hash is not None:
             program.check_bench(bench_hash)
         return program
+
+
+def _per_pattern(exposure_s: Any, patterns: int) -> np.ndarray:
+    """``exposure_s`` (one number, or one per pattern) as float64 [patterns] (a scalar repeated; a list kept as given)."""
+    try:
+        values = np.asarray(exposure_s, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ProgramError(f"exposure_s must be seconds (one number or one per pattern), got {exposure_s!r}") from exc
+    return np.full(patterns, float(values)) if values.ndim == 0 else values.copy()
+
+
+def _check_exposures(exposures: np.ndarray, patterns: int) -> None:
+    """Raise :class:`ProgramError` unless ``exposures`` is [patterns] finite seconds > 0."""
+    exposures = np.asarray(exposures, dtype=np.float64)
+    if exposures.shape != (patterns,):
+        raise ProgramError(f"exposure_s has shape {exposures.shape}; give one exposure (s) per pattern ({patterns}) or one for all")
+    if not (_all_finite(exposures) and (exposures.size == 0 or exposures.min() > 0)):
+        raise ProgramError(f"exposure_s must be positive, finite seconds, got {exposures.tolist()}")
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    """``program.json`` of schema ``/2``, or of the older ``/1`` (its one exposure, and the dark at it, are kept as they are)."""
+    fix = "recompile with `osclc compile`"
+    try:
+        return read_versioned_json(path, SCHEMA, ProgramError, "program JSON", fix)
+    except ProgramError as current:
+        try:
+            return read_versioned_json(path, SCHEMA_V1, ProgramError, "program JSON", fix)
+        except ProgramError:
+            raise current from None
+
+
+def _dark_exposure(doc: dict[str, Any]) -> float:
+    """The exposure (s) the stored dark frame holds: ``readout.dark_exposure_s`` (``/2``), the one exposure (``/1``)."""
+    if doc["schema"] == SCHEMA_V1:
+        return float(doc["exposure_s"])
+    return float(doc["readout"]["dark_exposure_s"])
 
 
 def _json_default(value: Any) -> Any:

@@ -1,10 +1,11 @@
 """Executing an optical program on an open bench, synchronously, and fitting its feature normalisation.
 
 :func:`run_image` is the simplest correct execution (show the input, for each pattern display it if it
-is not already on the SLM, capture, read out); the pipelined loop (``osclc.lab``) overlaps these stages.
-:func:`fit_normalisation` sets the camera exposure so the brightest readout sample sits at a safe
-fraction of full scale, then fits each output channel's gain and offset (least squares) so that the
-camera features match the folded student's digital detector outputs on a few calibration images.
+is not already on the SLM, set the camera to that pattern's exposure if it is not already, capture, read
+out); the pipelined loop (``osclc.lab``) overlaps these stages. :func:`fit_normalisation` sets each
+pattern's camera exposure so the brightest readout sample of its channels sits at a safe fraction of
+full scale (:func:`auto_expose`), then fits each output channel's gain and offset (least squares) so
+that the camera features match the folded student's digital detector outputs on a few calibration images.
 """
 
 from __future__ import annotations
@@ -17,21 +18,36 @@ from osclc.calibration.program import OpticalProgram, ProgramError
 from osclc.drivers.errors import DeviceError
 
 TARGET_FULL_SCALE = 0.6
-"""Exposure target: the brightest readout sample at this fraction of the camera's largest count."""
+"""Exposure target: the brightest readout sample of each pattern at this fraction of the camera's largest count."""
+
+SATURATED = 0.98
+"""A readout sample at or above this fraction of the largest count is taken as saturated (exposure halved)."""
+
+
+def apply_exposure(camera: Any, program: OpticalProgram, pattern: int) -> float:
+    """Set ``camera`` to pattern ``pattern``'s exposure unless it is already there (no device call then); returns it (s).
+
+    Capture timeouts count from the end of the exposure: callers wait ``timeout + exposure`` for the frame, so a
+    long exposure of a dim pattern is not taken for a lost frame.
+    """
+    wanted = float(program.exposure_s[pattern])
+    if camera.exposure_s != wanted:
+        camera.exposure_s = wanted
+    return wanted
 
 
 def prepare(bench: Any, program: OpticalProgram) -> None:
-    """Check the program fits ``bench`` (shapes), set the camera exposure, emission on, first pattern displayed."""
+    """Check the program fits ``bench`` (shapes), emission on, first pattern displayed at its exposure."""
     if tuple(bench.slm.shape) != tuple(program.patterns.shape[1:]):
         raise ProgramError(f"program patterns are {program.patterns.shape[1:]} but the SLM is {bench.slm.shape}; recompile")
     if tuple(bench.camera.shape) != program.camera_shape:
         raise ProgramError(f"program reads a {program.camera_shape} camera but the bench camera gives {bench.camera.shape} frames")
     if tuple(bench.input.shape) != program.input_shape:
         raise ProgramError(f"program places inputs on a {program.input_shape} modulator but the bench has {bench.input.shape}")
-    bench.camera.exposure_s = program.exposure_s
     if not bench.laser.status().emission:
         bench.laser.set_emission(True)
     _display(bench, program, 0)
+    apply_exposure(bench.camera, program, 0)
 
 
 def _display(bench: Any, program: OpticalProgram, pattern: int) -> None:
@@ -49,7 +65,8 @@ def capture_frames(bench: Any, program: OpticalProgram, image: np.ndarray, timeo
     frames = np.empty((program.patterns.shape[0], *program.camera_shape))
     for p in range(program.patterns.shape[0]):
         _display(bench, program, p)
-        frames[p] = bench.camera.capture(timeout_s=timeout).image
+        exposure = apply_exposure(bench.camera, program, p)
+        frames[p] = bench.camera.capture(timeout_s=timeout + exposure).image
     return frames
 
 
@@ -61,7 +78,7 @@ def run_image(bench: Any, program: OpticalProgram, image: np.ndarray) -> np.ndar
 def run_batch(bench: Any, program: OpticalProgram, images: np.ndarray, progress: Any = None) -> np.ndarray:
     """Features [B, C_out, h, w] of ``images`` [B, C_in, N, N], pattern-major (each mask displayed once).
 
-    For evaluation on many images: the SLM changes ``n_patterns`` times instead of per image.
+    For evaluation on many images: the SLM (and the exposure) changes ``n_patterns`` times instead of per image.
     ``progress`` (optional) is called with the number of captures done after each one.
     """
     images = np.asarray(images)
@@ -70,47 +87,59 @@ def run_batch(bench: Any, program: OpticalProgram, images: np.ndarray, progress:
     done = 0
     for p, channels in enumerate(program.pattern_channels):
         _display(bench, program, p)
+        exposure = apply_exposure(bench.camera, program, p)
         for b, image in enumerate(images):
             bench.input.show(program.input_canvas(image))
-            out[b, channels] = program.readout_channels(p, bench.camera.capture(timeout_s=timeout).image)
+            out[b, channels] = program.readout_channels(p, bench.camera.capture(timeout_s=timeout + exposure).image)
             done += 1
             if progress is not None:
                 progress(done)
     return out
 
 
-def _peak_readout(program: OpticalProgram, frames: np.ndarray) -> tuple[float, float]:
-    """(largest raw count, largest count above dark) over the readout taps in use (nonzero weight) of ``frames``."""
-    peak, signal = 0.0, 0.0
-    dark = program.dark.reshape(-1)
+def _peak_readout(program: OpticalProgram, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pattern: (largest raw count, largest count above dark) over the readout taps in use (nonzero weight)
+    of its channels in ``frames`` [n_patterns, rows, cols], the dark at the pattern's exposure."""
+    peak, signal = np.zeros(len(frames)), np.zeros(len(frames))
     for p, frame in enumerate(frames):
         channels = program.pattern_channels[p]
-        index = program.sample_index[channels][program.sample_weight[channels] != 0]
-        taps = frame.reshape(-1)[index]
-        peak = max(peak, float(taps.max()))
-        signal = max(signal, float((taps - dark[index]).max()))
+        used = program.sample_weight[channels] != 0
+        taps = frame.reshape(-1)[program.sample_index[channels][used]]
+        peak[p] = float(taps.max())
+        signal[p] = float((taps - program.tap_dark(p)[used]).max())
     return peak, signal
 
 
-def auto_expose(bench: Any, program: OpticalProgram, images: Sequence[np.ndarray], rounds: int = 3) -> float:
-    """Scale the exposure until the brightest readout sample of ``images`` is near :data:`TARGET_FULL_SCALE`; returns it."""
+def auto_expose(bench: Any, program: OpticalProgram, images: Sequence[np.ndarray], rounds: int = 3) -> np.ndarray:
+    """Scale each pattern's exposure until the brightest readout sample of its channels over ``images`` is near
+    :data:`TARGET_FULL_SCALE` of full scale; returns the exposures [n_patterns] (s), also set in ``program``.
+
+    Each round captures every image with every pattern at its current exposure; a pattern whose brightest sample
+    saturates has its exposure halved, the others scaled linearly to the target, all clipped to the camera's
+    ``exposure_range_s``; patterns within 10 % of their wanted exposure keep it. Raises ``DeviceError`` naming
+    the patterns whose readout windows see no light.
+    """
     camera = bench.camera
     full = float(camera.max_count)
     low, high = camera.exposure_range_s
     for _ in range(rounds):
-        readings = [_peak_readout(program, capture_frames(bench, program, image)) for image in images]
-        peak = max(r[0] for r in readings)
-        signal = max(r[1] for r in readings)
-        if signal <= 0:
-            raise DeviceError("camera sees no light at the readout windows; is the laser on and the program for this bench?")
-        saturated = peak >= full * 0.98
-        factor = 0.5 if saturated else (TARGET_FULL_SCALE * full - (peak - signal)) / signal
-        exposure = float(np.clip(program.exposure_s * factor, low, high))
-        if abs(exposure / program.exposure_s - 1) < 0.1 and not saturated:
+        readings = np.array([_peak_readout(program, capture_frames(bench, program, image)) for image in images])
+        peak, signal = readings[:, 0].max(axis=0), readings[:, 1].max(axis=0)
+        blind = np.flatnonzero(signal <= 0)
+        if blind.size:
+            channels = [program.pattern_channels[p] for p in blind]
+            raise DeviceError(
+                f"camera sees no light at the readout windows of pattern(s) {blind.tolist()} (output channels {channels}); "
+                "is the laser on and the program for this bench?"
+            )
+        saturated = peak >= full * SATURATED
+        factor = np.where(saturated, 0.5, (TARGET_FULL_SCALE * full - (peak - signal)) / signal)
+        wanted = np.clip(program.exposure_s * factor, low, high)
+        settled = (np.abs(wanted / program.exposure_s - 1) < 0.1) & ~saturated
+        if settled.all():
             break
-        program.set_exposure(exposure)
-        camera.exposure_s = exposure
-    return program.exposure_s
+        program.set_exposure(np.where(settled, program.exposure_s, wanted))
+    return program.exposure_s.copy()
 
 
 def fit_normalisation(
@@ -119,7 +148,7 @@ def fit_normalisation(
     """Fit ``feature_gain`` / ``feature_offset`` per output channel on ``images`` [B, C_in, N, N].
 
     ``digital_features`` [B, C_out, h, w] are the folded student's detector outputs for the same images.
-    Sets the exposure first (``expose``). Returns the fit quality per channel (normalised correlation).
+    Sets each pattern's exposure first (``expose``, :func:`auto_expose`). Returns the fit quality per channel (normalised correlation).
     """
     images = np.asarray(images)
     digital = np.asarray(digital_features, dtype=np.float64)
@@ -143,7 +172,7 @@ def fit_normalisation(
     program.feature_gain = np.asarray(gains, dtype=np.float64)
     program.feature_offset = np.asarray(offsets, dtype=np.float64)
     program.validate()
-    program.info["normalisation"] = {"images": int(images.shape[0]), "exposure_s": program.exposure_s, "correlation": corr}
+    program.info["normalisation"] = {"images": int(images.shape[0]), "exposure_s": program.exposure_s.tolist(), "correlation": corr}
     return program.info["normalisation"]
 
 

@@ -1,9 +1,9 @@
 """Latency budget of the optical loop predicted from the bench config alone (plus two measured compute times).
 
 Per frame, with ``M`` masks (1 for a static or space-multiplexed program, one per output channel
-for time multiplexing) the bench is busy for
+for time multiplexing, each mask with its own exposure) the bench is busy for
 
-    input settle + M x (SLM settle if M > 1) + M x exposure + M x (sensor readout + frame bytes / link bandwidth)
+    input settle + M x (SLM settle if M > 1) + sum of the M exposures + M x (sensor readout + frame bytes / link bandwidth)
 
 (the optical stage: the input cannot change while the camera still integrates), then the host
 spends the readout/corrections time and the backend time, each measured once on the machine that
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from numbers import Real
+from typing import Sequence
 
 from osclc.calibration.frame_rate import frame_transfer_s
 from osclc.drivers.bench_config import BenchConfig
@@ -54,26 +56,27 @@ def predict_budget(
     masks: int = 1,
     readout_s: float = 0.0,
     backend_s: float = 0.0,
-    exposure_s: float | None = None,
+    exposure_s: float | Sequence[float] | None = None,
 ) -> LatencyBudget:
     """The latency budget of ``bench`` running a program of ``masks`` masks.
 
     ``readout_s`` and ``backend_s`` (s per frame) are the host compute times measured once;
-    ``exposure_s`` (s) is the exposure the program runs at (default: the config's).
+    ``exposure_s`` (s) is the exposure of every mask, or one per mask (a program's ``exposure_s``);
+    default: the config's exposure for every mask.
     """
     if masks < 1:
         raise ValueError(f"masks must be >= 1, got {masks}")
     if readout_s < 0 or backend_s < 0:
         raise ValueError(f"measured times must be >= 0 s, got readout {readout_s} s, backend {backend_s} s")
     cam = bench.camera
-    exposure = cam.exposure_s if exposure_s is None else float(exposure_s)
+    exposures = [cam.exposure_s] * masks if exposure_s is None else _per_mask(exposure_s, masks)
     per_transfer = cam.readout_s + frame_transfer_s(cam)
     slm = bench.slm.settle_s if masks > 1 else 0.0
     segments = {
         "optical.start->input_settled": bench.input.settle_s,
         "input_settled->exposure_start": slm,
         # with several masks, the "exposure" segment spans every capture but the last transfer
-        "exposure_start->exposure_end": masks * exposure + (masks - 1) * (slm + per_transfer),
+        "exposure_start->exposure_end": math.fsum(exposures) + (masks - 1) * (slm + per_transfer),
         "exposure_end->received": per_transfer,
         "readout.start->readout.end": readout_s,
         "backend.start->backend.end": backend_s,
@@ -89,3 +92,13 @@ def predict_budget(
         frame_bytes=frame_bytes(cam.shape, cam.bit_depth),
         masks=masks,
     )
+
+
+def _per_mask(exposure_s: float | Sequence[float], masks: int) -> list[float]:
+    """``exposure_s`` (s) as one exposure per mask: a number repeated, or a sequence of ``masks`` values."""
+    values = [float(exposure_s)] * masks if isinstance(exposure_s, Real) else [float(e) for e in exposure_s]
+    if len(values) != masks:
+        raise ValueError(f"exposure_s: {len(values)} exposures for {masks} masks; give one per mask or one for all")
+    if not all(math.isfinite(e) and e > 0 for e in values):
+        raise ValueError(f"exposure_s must be positive, finite seconds, got {values}")
+    return values

@@ -116,7 +116,8 @@ def infer(
     with Run.create("infer", config=config, inputs=inputs, device=str(device), root=runs_dir, argv=argv) as run:
         readout_s, backend_s = measure_compute_once(program, backend, device)
         budget = predict_budget(
-            bench_config, masks=len(program.patterns), readout_s=readout_s, backend_s=backend_s, exposure_s=program.exposure_s
+            bench_config, masks=len(program.patterns), readout_s=readout_s, backend_s=backend_s,
+            exposure_s=program.exposure_s.tolist(),
         )
         run.set_metrics(budget=budget.as_dict(), backend_source=backend_source, multiplex=program.multiplex)
         with open_bench(bench_config, emission=True) as bench:

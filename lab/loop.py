@@ -4,7 +4,8 @@ Three pipelined stages (:mod:`osclc.lab.pipeline`), each in its own thread with 
 
 1. ``optical``: the input modulator shows the image and settles; for each mask of the program
    (one for a static or space-multiplexed program, shown once before the loop; one per output
-   channel for time multiplexing, cycled per frame) the SLM shows it and the camera captures.
+   channel for time multiplexing, cycled per frame) the SLM shows it, the camera is set to that mask's
+   exposure (only when it differs from the current one) and captures.
    The bench cannot overlap these (the input must stay while the camera integrates), so they
    are one stage; the camera's exposure / receipt stamps split it in the records.
 2. ``readout``: the program turns the captured frame(s) into features on the model grid
@@ -28,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from osclc.calibration.program import OpticalProgram
-from osclc.calibration.run_program import prepare
+from osclc.calibration.run_program import apply_exposure, prepare
 from osclc.drivers.bench import Bench
 from osclc.drivers.errors import TRANSIENT_ERRORS
 from osclc.lab.device_timing import timed_call
@@ -85,7 +86,8 @@ def _optical_stage(bench: Bench, program: OpticalProgram, loop: LoopConfig) -> C
         captures, images = [], []
         for m in range(len(masks)):
             settled = bench.slm.display(masks[m]) if len(masks) > 1 else None
-            frame = bench.camera.capture(timeout_s=loop.capture_timeout_s)
+            exposure = apply_exposure(bench.camera, program, m)
+            frame = bench.camera.capture(timeout_s=loop.capture_timeout_s + exposure)
             images.append(frame.image)
             captures.append(
                 {
@@ -176,8 +178,8 @@ def run_loop(
     Without ``backend`` the loop stops after the readout (feature capture, e.g. for fine-tuning);
     ``keep_features`` returns the features ``[N, C_out, h, w]`` (NaN for lost frames). Records go to
     ``run`` stream ``stream``. The bench must be open; :func:`osclc.calibration.run_program.prepare`
-    checks the program fits it, sets the program's exposure, switches emission on and shows the
-    first mask (the only one of a static program) before the first frame.
+    checks the program fits it, switches emission on and shows the first mask (the only one of a static
+    program) at its exposure before the first frame; each later mask's capture uses that mask's exposure.
     """
     device = device or torch.device("cpu")
     if images.ndim != 4:
@@ -185,7 +187,7 @@ def run_loop(
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"{len(labels)} labels for {len(images)} images")
     feature_shape = (program.out_channels, *program.out_size)
-    prepare(bench, program)  # shapes checked, program exposure, emission on, first pattern shown
+    prepare(bench, program)  # shapes checked, emission on, first pattern shown at its exposure
     stages = [Stage("optical", _optical_stage(bench, program, loop)), Stage("readout", _readout_stage(program))]
     if backend is not None:
         backend = backend.to(device).eval()

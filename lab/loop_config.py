@@ -23,7 +23,7 @@ class LoopConfig(BaseModel):
         "record", description="a frame still lost after its retries: record it as lost and go on, or stop the run"
     )
     capture_timeout_s: float = Field(
-        1.0, gt=0.0, le=600.0, description="longest wait for one camera frame before it counts as timed out (seconds)"
+        1.0, gt=0.0, le=600.0, description="longest wait for one camera frame beyond its exposure before it counts as timed out (seconds)"
     )
     backend_batch: int = Field(
         16, ge=1, le=4096, description="most frames the electronic backend processes in one call; 1 = no batching (frames)"

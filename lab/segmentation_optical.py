@@ -119,9 +119,9 @@ def run_optical_segmentation(
 
     ``masks`` ``[N, S, S]`` are the ground truth (255 = ignore); ``normalisation_images`` (validation
     images, never the test ones) fit each level's readout gain/offset. Records go to ``run``.
-    ``expose``: let the normaliser set each level's camera exposure
-    (:func:`~osclc.calibration.run_program.auto_expose`), else keep the compiled one (``exposures_s``
-    per level, or the config's). ``block``: double-phase checkerboard square (SLM pixels), see :func:`compile_levels`.
+    ``expose``: let the normaliser set the camera exposure of each mask of each level
+    (:func:`~osclc.calibration.run_program.auto_expose`), else keep the compiled one (``exposures_s``:
+    one per level, used for every mask of that level; or the config's). ``block``: double-phase checkerboard square (SLM pixels), see :func:`compile_levels`.
     """
     if student.detector.mode != "intensity":
         raise ValueError(f"student detector is {student.detector.mode!r}; a camera reads intensity: train with detector 'intensity'")
@@ -157,7 +157,7 @@ def run_optical_segmentation(
     agreement = float((optical_logits.argmax(1) == digital_logits.argmax(1))[keep].float().mean()) if keep.any() else float("nan")
     backend_p50 = percentile(backend_ms, 50)
     budget = predict_budget(bench_config, masks=sum(len(p.patterns) for p in programs), backend_s=backend_p50 / 1e3,
-                            exposure_s=max(p.exposure_s for p in programs))
+                            exposure_s=[e for p in programs for e in p.exposure_s.tolist()])
     return OpticalSegmentation(
         optical=optical.summary(), digital=digital.summary(), agreement=agreement, frames=len(images),
         lost=int(lost.sum()), levels=levels, backend_ms_p50=backend_p50, budget=budget.as_dict(),

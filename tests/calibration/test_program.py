@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import cv2
@@ -57,7 +58,46 @@ def test_readout_reproduces_a_quadratic_image_at_the_points() -> None:
 def test_exposure_change_moves_the_dark_frame() -> None:
     program = _program(_points())
     program.set_exposure(3e-3)
-    np.testing.assert_allclose(program.dark, 10.0 + 1000.0 * 2e-3)
+    for pattern in range(2):
+        np.testing.assert_allclose(program.dark_frame(pattern), 10.0 + 1000.0 * 2e-3)
+    program.set_exposure([2e-3, 5e-3])
+    np.testing.assert_array_equal(program.exposure_s, [2e-3, 5e-3])
+    np.testing.assert_allclose(program.dark_frame(0), 11.0)
+    np.testing.assert_allclose(program.dark_frame(1), 14.0)
+    np.testing.assert_array_equal(program.dark, np.full(CAMERA, 10.0))  # the stored reference is not rewritten
+
+
+def test_each_pattern_is_read_with_the_dark_at_its_own_exposure() -> None:
+    """Frames = dark(e_p) + p-th signal: the raw features are (signal - 0) / gain, whatever each e_p is."""
+    points = _points()
+    program = _program(points, exposure_s=[0.5e-3, 4e-3], dark_exposure_s=1e-3)
+    rows, cols = np.mgrid[0 : CAMERA[0], 0 : CAMERA[1]].astype(float)
+    signal = 5 + 0.3 * rows + 0.1 * cols  # linear: exact under cubic interpolation
+    frames = np.stack([10.0 + 1000.0 * (e - 1e-3) + (p + 1) * signal for p, e in enumerate([0.5e-3, 4e-3])])
+    raw = program.readout(frames, normalise=False)
+    for channel in range(2):
+        expected = (channel + 1) * (5 + 0.3 * points[channel, :, 0] + 0.1 * points[channel, :, 1]) / 2.0
+        np.testing.assert_allclose(raw[channel].reshape(-1), expected, rtol=1e-9)
+    np.testing.assert_allclose(program.tap_dark(1), 10.0 + 1000.0 * 3e-3)
+
+
+@pytest.mark.parametrize(
+    "exposure,match",
+    [([1e-3], "one exposure"), ([1e-3, -1e-3], "positive"), ([1e-3, np.nan], "positive"), (0.0, "positive"), ("fast", "seconds")],
+)
+def test_bad_exposures_are_refused(exposure, match: str) -> None:
+    program = _program(_points())
+    with pytest.raises(ProgramError, match=match):
+        program.set_exposure(exposure)
+    np.testing.assert_array_equal(program.exposure_s, [1e-3, 1e-3])
+    with pytest.raises(ProgramError, match=match):
+        _program(_points(), exposure_s=exposure, dark_exposure_s=1e-3)
+
+
+def test_unequal_exposures_need_the_dark_reference() -> None:
+    with pytest.raises(ProgramError, match="dark_exposure_s"):
+        _program(_points(), exposure_s=[1e-3, 2e-3])
+    assert _program(_points(), exposure_s=2e-3).dark_exposure_s == 2e-3  # one exposure: the dark is at it
 
 
 def test_input_canvas_places_each_pixel_as_a_block() -> None:
@@ -74,16 +114,57 @@ def test_input_canvas_places_each_pixel_as_a_block() -> None:
 
 
 def test_save_and_load_round_trip(tmp_path) -> None:
-    program = _program(_points())
+    program = _program(_points(), exposure_s=[0.7e-3, 6e-3], dark_exposure_s=1e-3)
     folder = program.save(tmp_path / "program")
     loaded = OpticalProgram.load(folder, bench_hash="b" * 64)
-    for name in ("patterns", "sample_index", "sample_weight", "dark", "gain", "feature_gain", "feature_offset", "input_corner"):
+    for name in ("patterns", "sample_index", "sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset",
+                 "input_corner", "exposure_s"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(program, name))
-    assert loaded.pattern_channels == [[0], [1]] and loaded.input_scale == 2
+    assert loaded.pattern_channels == [[0], [1]] and loaded.input_scale == 2 and loaded.dark_exposure_s == 1e-3
+    frames = np.random.default_rng(2).uniform(0, 100, (2, *CAMERA))
+    np.testing.assert_array_equal(loaded.readout(frames), program.readout(frames))
     doc = json.loads((folder / "program.json").read_text())
-    assert doc["schema"] == "osclc.program/1" and doc["model_hash"] == "m" * 64 and doc["calibration_hash"] == "c" * 64
+    assert doc["schema"] == "osclc.program/2" and doc["model_hash"] == "m" * 64 and doc["calibration_hash"] == "c" * 64
+    assert doc["exposure_s"] == [0.7e-3, 6e-3] and doc["readout"]["dark_exposure_s"] == 1e-3
     png = cv2.imread(str(folder / "pattern_001.png"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(png, program.patterns[1])
+
+
+def test_a_version_1_folder_loads_with_its_one_exposure_and_dark(tmp_path) -> None:
+    """An ``osclc.program/1`` folder, written here in that format: scalar exposure, dark frame at that exposure."""
+    reference = _program(_points())
+    folder = tmp_path / "old"
+    folder.mkdir()
+    arrays = {name: np.asarray(getattr(reference, name)) for name in (
+        "patterns", "input_corner", "sample_index", "sample_weight", "dark_per_s", "gain", "feature_gain", "feature_offset")}
+    arrays["dark"] = np.full(CAMERA, 12.0)  # the dark at the program's exposure, 3 ms (10 counts at 1 ms + 1000/s)
+    np.savez_compressed(folder / "arrays.npz", **arrays)
+    document = {
+        "schema": "osclc.program/1", "multiplex": "time", "encoding": "double_phase", "detector": "intensity",
+        "pattern_channels": [[0], [1]], "slm": {"bit_depth": 8, "shape": [6, 8], "patterns": 2},
+        "input": {"shape": [12, 12], "image_size": 3, "channels": 1, "corner": "npz:input_corner", "scale": 2},
+        "readout": {"out_size": [2, 2], "camera_shape": list(CAMERA), "sample_index": "npz:sample_index",
+                    "sample_weight": "npz:sample_weight", "dark": "npz:dark", "dark_per_s": "npz:dark_per_s", "gain": "npz:gain",
+                    "feature_gain": "npz:feature_gain", "feature_offset": "npz:feature_offset"},
+        "exposure_s": 3e-3, "frame_rate_hz": {"time": 10.0, "space": None},
+        "model_hash": "m" * 64, "calibration_hash": "c" * 64, "bench_hash": "b" * 64, "info": {},
+        "arrays": "arrays.npz", "arrays_sha256": hashlib.sha256((folder / "arrays.npz").read_bytes()).hexdigest(),
+    }
+    (folder / "program.json").write_text(json.dumps(document))
+    loaded = OpticalProgram.load(folder)
+    np.testing.assert_array_equal(loaded.exposure_s, [3e-3, 3e-3])
+    assert loaded.dark_exposure_s == 3e-3
+    np.testing.assert_allclose(loaded.dark_frame(1), 12.0)
+    loaded.set_exposure([1e-3, 5e-3])
+    np.testing.assert_allclose(loaded.dark_frame(0), 10.0)
+    np.testing.assert_allclose(loaded.dark_frame(1), 14.0)
+    resaved = OpticalProgram.load(loaded.save(tmp_path / "new"))
+    assert json.loads((tmp_path / "new" / "program.json").read_text())["schema"] == "osclc.program/2"
+    np.testing.assert_allclose(resaved.dark_frame(1), 14.0)
+    document["schema"] = "osclc.program/0"
+    (folder / "program.json").write_text(json.dumps(document))
+    with pytest.raises(ProgramError, match="osclc.program/2"):
+        OpticalProgram.load(folder)
 
 
 def test_load_refuses_tampering_and_another_bench(tmp_path) -> None:

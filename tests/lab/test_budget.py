@@ -43,6 +43,19 @@ def test_time_multiplexed_budget_counts_every_mask():
     assert three.latency_s - one.latency_s == pytest.approx(2 * per_mask + 0.010)
 
 
+def test_per_mask_exposures_are_summed():
+    transfer = 0.001 + 100 * 200 * 2 / 40e6
+    budget = predict_budget(_bench(), masks=3, exposure_s=[0.001, 0.005, 0.0005])
+    assert budget.segments_s["exposure_start->exposure_end"] == pytest.approx(0.0065 + 2 * (0.010 + transfer))
+    assert budget.latency_s == pytest.approx(0.004 + 3 * (0.010 + transfer) + 0.0065)
+    same = predict_budget(_bench(), masks=3, exposure_s=[0.002] * 3)
+    assert same == predict_budget(_bench(), masks=3) == predict_budget(_bench(), masks=3, exposure_s=0.002)
+    with pytest.raises(ValueError, match="one per mask"):
+        predict_budget(_bench(), masks=3, exposure_s=[0.001, 0.002])
+    with pytest.raises(ValueError, match="positive"):
+        predict_budget(_bench(), masks=2, exposure_s=[0.001, float("nan")])
+
+
 def test_compute_bound_throughput_and_helpers():
     budget = predict_budget(_bench(exposure_s=1e-6, readout_s=0.0, link_MBps=0.0), backend_s=0.05)
     assert budget.throughput_fps == pytest.approx(20.0)
