@@ -51,6 +51,8 @@ DOUBLE_PHASE_BLOCKS = (4, 3, 2, 1)
 squares keep more pixels away from a square's edge, where the SLM's fringing mixes the two phases
 (simulated realistic bench, digits student, measured calibration: mean feature correlation 0.93 with
 2, 0.96 with 4); a bench without fringing does best with 1 (``block=1``)."""
+INPUT_PIXEL_WIDTH = 1.0
+"""Aperture of an input-modulator pixel, in pitches: a square pixel (its fill factor is not in the bench config)."""
 PHASE_ONLY_TOLERANCE = 1e-3
 """Relative spread of |K| under which a kernel counts as phase-only (``encoding="auto"`` then shows its phase)."""
 
@@ -131,7 +133,7 @@ def background_gray(calibration: CalibrationRecord, encoding: str, block: int, f
 
 def _dark(calibration: CalibrationRecord, exposure_s: float) -> np.ndarray:
     """:meth:`CalibrationRecord.dark_at` ``exposure_s``, computed once per (record, exposure) and read-only
-    (programs share it; :meth:`OpticalProgram.set_exposure` replaces the array, it never writes into it)."""
+    (programs share it: a program never writes into its dark frame, it adds each pattern's exposure at the taps)."""
 
     def compute() -> np.ndarray:
         dark = calibration.dark_at(exposure_s)
@@ -145,20 +147,6 @@ def is_phase_only(kernel: np.ndarray) -> bool:
     """True when every |K| equals the largest one within :data:`PHASE_ONLY_TOLERANCE` (relative)."""
     amplitude = np.abs(kernel)
     return bool(np.max(amplitude) - np.min(amplitude) <= PHASE_ONLY_TOLERANCE * np.max(amplitude))
-
-
-def input_pixel_width_of(bench_config: BenchConfig) -> float:
-    """Aperture width of one input pixel, in pitches, whose blur the mask undoes.
-
-    A real modulator's pixel is a square (1.0; its fill factor is not in the config). The simulated one
-    renders each pixel on ``m = p_in / d`` samples of its grid (``d = wavelength f1 / (Q p_slm)``): a box of
-    ``m`` point samples, whose transfer matches ``sinc(w f)`` to second order for ``w = sqrt(1 - 1/m^2)``.
-    """
-    if bench_config.input.backend != "simulated":
-        return 1.0
-    sample = bench_config.optics.wavelength_m * bench_config.optics.f1_m / (bench_config.slm.shape[0] * bench_config.slm.pitch_m)
-    m = bench_config.input.pitch_m / sample
-    return float(np.sqrt(max(0.0, 1.0 - 1.0 / m**2)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -194,7 +182,8 @@ def compile_program(
     - ``exposure_s``: camera exposure (s), default the config's.
     - ``regularisation``: Tikhonov weight of the mask design (``kernel_resampling``).
     - ``input_pixel_width``: aperture of an input pixel in pitches (the mask is divided by its transfer
-      function, see :func:`pixel_transfer`); default :func:`input_pixel_width_of`.
+      function, see :func:`pixel_transfer`); default :data:`INPUT_PIXEL_WIDTH` (a square pixel, fill factor 1,
+      which is also what the simulated modulator shows).
     - ``input_scale``: modulator pixels per image pixel (each image pixel shown as a u x u block; u > 1
       shrinks the spectrum on the SLM u times, so the mask must vary faster per SLM pixel).
     - ``block``: square size (SLM pixels) of the double-phase checkerboard; None: the largest of
@@ -278,7 +267,7 @@ def _compile(
     if fringing < 0:
         raise CompileError(f"fringing_px={fringing}: must be >= 0 (SLM pixels; 0 switches the compensation off)")
     box = _aperture_box(calibration, geometry.pad, height, width, crosstalk.margin_px(fringing))
-    pixel_width = input_pixel_width_of(config) if input_pixel_width is None else float(input_pixel_width)
+    pixel_width = INPUT_PIXEL_WIDTH if input_pixel_width is None else float(input_pixel_width)
     if not 0.0 <= pixel_width <= 1.0:
         raise CompileError(f"input_pixel_width={pixel_width}: must be in [0, 1] (fraction of the input pitch)")
     patterns, scales, crosstalk_fit = _patterns(
@@ -380,7 +369,7 @@ def _patterns(
     kernel: np.ndarray, starts: np.ndarray, layout: Layout, groups: list[list[int]], encoding: str,
     calibration: CalibrationRecord, pad: int, model_pad: int, size: int, regularisation: float, transfer: np.ndarray,
     box: tuple[int, int, int, int], block: int, fringing_px: float,
-) -> tuple[np.ndarray, list[float], dict[str, float] | None]:
+) -> tuple[np.ndarray, list[float], dict[str, Any] | None]:
     """Gray-level patterns [n, rows, cols], the factor each pattern's field was scaled by (peak amplitude 1), and
     the crosstalk compensation's fit (None without fringing: :mod:`osclc.calibration.crosstalk`).
 
@@ -435,10 +424,14 @@ def _patterns(
     fit = None
     if fringing_px > 0:
         lut = calibration.lut_phase_rad
+        background_block = None
+        if encoding == "double_phase":
+            background_block, gray_background = _darkest_background(calibration, bands, box, fringing_px)
         shown, fit = crosstalk.compensate(
             np.stack(phases), np.stack(fields), bands, lut[gray_background], calibration.wavefront_phase_rad, box,
             fringing_px, calibration.zero_order, (float(lut[0]), float(np.max(lut))),
         )
+        fit["background_block"] = background_block
         boxes = [lut_mod.level_nearest(phase, lut) for phase in shown]
     else:
         boxes = [calibration.phase_to_gray(phase_box + wavefront) for phase_box in phases]
@@ -446,6 +439,27 @@ def _patterns(
         patterns[p] = gray_background
         patterns[p][window] = box_gray
     return patterns, scales, fit
+
+
+BACKGROUND_BLOCKS = (1, 2, 3, 4, 6)
+"""Square sizes (SLM pixels) tried for the dark background checkerboard under crosstalk; the one that sends
+least light onto the readout points is used (:func:`_darkest_background`)."""
+
+
+def _darkest_background(calibration: CalibrationRecord, bands: list[crosstalk.Band], box: tuple[int, int, int, int],
+                        fringing_px: float) -> tuple[int, np.ndarray]:
+    """The square size and gray levels of the dark double-phase background of :data:`BACKGROUND_BLOCKS` whose light reaches the readout
+    points of the first few patterns least (:func:`osclc.calibration.crosstalk.background_leak`): its
+    checkerboard orders diffract at the window's edge, by an amount that depends on the geometry."""
+    lut = calibration.lut_phase_rad
+    sample = bands[:8]
+    leaks = {
+        block: crosstalk.background_leak(lut[background_gray(calibration, "double_phase", block, fringing_px)],
+                                         calibration.wavefront_phase_rad, sample, box, fringing_px, calibration.zero_order)
+        for block in BACKGROUND_BLOCKS
+    }
+    best = min(leaks, key=leaks.get)
+    return best, background_gray(calibration, "double_phase", best, fringing_px)
 
 
 def _readout_tables(

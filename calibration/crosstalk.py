@@ -27,6 +27,7 @@ the few mrad of a bench). The background is a checkerboard whose blurred mean ca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -206,11 +207,20 @@ class _Problem:
         return loss, grad.reshape(-1).astype(np.float64)
 
 
+def background_leak(background: np.ndarray, correction: np.ndarray, bands: list[Band], box: tuple[int, int, int, int],
+                    sigma_px: float, zero_order: float) -> float:
+    """How much field the fixed surround (``background`` shown outside the window and margin ``box``, with the
+    unmodulated light) sends onto the held points of ``bands``: the norm of its ``R`` (lower is better; the
+    compensation can only partly cancel it, since the window is smaller than the points' resolution needs)."""
+    empty = np.zeros((len(bands), box[2], box[3]), np.complex64)
+    return float(np.linalg.norm(_Problem(empty, bands, background, correction, box, sigma_px, zero_order).constant))
+
+
 def compensate(
     phases: np.ndarray, targets: np.ndarray, bands: list[Band], background: np.ndarray, correction: np.ndarray,
     box: tuple[int, int, int, int], sigma_px: float, zero_order: float, phase_range: tuple[float, float],
     iterations: int = MAX_ITERATIONS,
-) -> tuple[np.ndarray, dict[str, float]]:
+) -> tuple[np.ndarray, dict[str, Any]]:
     """The phases to display in the box [n, H, W] (radians, correction included, within ``phase_range``) whose
     blurred display, with the rest of the SLM, reproduces ``targets`` in each pattern's readout band.
 

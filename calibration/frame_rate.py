@@ -9,7 +9,9 @@ of the frame over the camera link (``rows * cols * bytes per pixel / link bandwi
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
+
+import numpy as np
 
 
 def frame_transfer_s(camera: Any) -> float:
@@ -30,18 +32,20 @@ def pattern_switch_s(slm: Any) -> float:
     return max(slm.settle_s, 1.0 / slm.refresh_hz)
 
 
-def image_period_s(multiplex: str, c_out: int, bench_config: Any, exposure_s: float) -> float:
-    """Seconds per image for ``multiplex`` ("time" | "space") with ``c_out`` output channels."""
+def image_period_s(multiplex: str, c_out: int, bench_config: Any, exposure_s: float | Sequence[float]) -> float:
+    """Seconds per image for ``multiplex`` ("time" | "space") with ``c_out`` output channels; ``exposure_s`` (s) is
+    one exposure for every capture or one per capture (a program's per-pattern exposures)."""
     captures = c_out if multiplex == "time" else 1
     switches = c_out if multiplex == "time" and c_out > 1 else 0
+    exposures = np.broadcast_to(np.asarray(exposure_s, dtype=np.float64), (captures,))
     return (
         bench_config.input.settle_s
         + switches * pattern_switch_s(bench_config.slm)
-        + captures * capture_s(bench_config.camera, exposure_s)
+        + sum(capture_s(bench_config.camera, float(e)) for e in exposures)
     )
 
 
-def predicted_frame_rate_hz(multiplex: str, c_out: int, bench_config: Any, exposure_s: float) -> float:
+def predicted_frame_rate_hz(multiplex: str, c_out: int, bench_config: Any, exposure_s: float | Sequence[float]) -> float:
     """Images per second (inverse of :func:`image_period_s`; infinite for an all-zero timing model)."""
     period = image_period_s(multiplex, c_out, bench_config, exposure_s)
     return math.inf if period <= 0 else 1.0 / period

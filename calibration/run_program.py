@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from osclc.calibration import frame_rate
 from osclc.calibration.program import OpticalProgram, ProgramError
 from osclc.drivers.errors import DeviceError
 
@@ -139,6 +140,9 @@ def auto_expose(bench: Any, program: OpticalProgram, images: Sequence[np.ndarray
         if settled.all():
             break
         program.set_exposure(np.where(settled, program.exposure_s, wanted))
+    # the predicted rate of the program's multiplexing follows its exposures
+    program.frame_rate_hz[program.multiplex] = frame_rate.predicted_frame_rate_hz(
+        program.multiplex, program.out_channels, bench.config, program.exposure_s)
     return program.exposure_s.copy()
 
 

@@ -113,6 +113,10 @@ def test_frame_rates_follow_the_bench_timing() -> None:
     assert frame_rate.image_period_s("space", 8, config, 0.001) == pytest.approx(0.01 + capture)
     assert frame_rate.image_period_s("time", 8, config, 0.001) == pytest.approx(0.01 + 8 * (0.02 + capture))
     assert frame_rate.predicted_frame_rate_hz("time", 1, config, 0.001) == pytest.approx(1 / (0.01 + capture))
+    # one exposure per pattern (a program after auto-exposure)
+    exposures = [0.001, 0.004, 0.0005]
+    assert frame_rate.image_period_s("time", 3, config, exposures) == pytest.approx(
+        0.01 + 3 * 0.02 + sum(e + 0.005 + transfer for e in exposures))
 
 
 @dataclass
