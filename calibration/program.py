@@ -320,7 +320,7 @@ class OpticalProgram:
         path = folder / "program.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no optical program here; create one with `osclc compile CHECKPOINT --out {folder}`")
-        doc = _read_document(path)
+        doc = read_versioned_json(path, (SCHEMA, SCHEMA_V1), ProgramError, "program JSON", "recompile with `osclc compile`")
         npz = folder / str(doc.get("arrays", "arrays.npz"))
         if not npz.is_file():
             raise FileNotFoundError(f"{npz}: the arrays of program {folder} are missing; recompile with `osclc compile`")
@@ -368,18 +368,6 @@ def _check_exposures(exposures: np.ndarray, patterns: int) -> None:
         raise ProgramError(f"exposure_s has shape {exposures.shape}; give one exposure (s) per pattern ({patterns}) or one for all")
     if not (_all_finite(exposures) and (exposures.size == 0 or exposures.min() > 0)):
         raise ProgramError(f"exposure_s must be positive, finite seconds, got {exposures.tolist()}")
-
-
-def _read_document(path: Path) -> dict[str, Any]:
-    """``program.json`` of schema ``/2``, or of the older ``/1`` (its one exposure, and the dark at it, are kept as they are)."""
-    fix = "recompile with `osclc compile`"
-    try:
-        return read_versioned_json(path, SCHEMA, ProgramError, "program JSON", fix)
-    except ProgramError as current:
-        try:
-            return read_versioned_json(path, SCHEMA_V1, ProgramError, "program JSON", fix)
-        except ProgramError:
-            raise current from None
 
 
 def _dark_exposure(doc: dict[str, Any]) -> float:
