@@ -41,6 +41,7 @@ import numpy as np
 from scipy import optimize
 
 from osclc.calibration import fitting
+from osclc.calibration.encoding import checkerboard as checker_signs
 from osclc.calibration.fourier_geometry import FarFieldMap
 from osclc.calibration.lut import phase_to_gray
 from osclc.calibration.probe import BenchProbe
@@ -75,8 +76,7 @@ class FringingResult:
 
 def checkerboard(shape: tuple[int, int], block_px: int, level_a: int, level_b: int) -> np.ndarray:
     """Gray levels: ``block_px`` x ``block_px`` squares alternating ``level_a`` (at pixel (0, 0)) and ``level_b``."""
-    rows, cols = np.indices(shape)
-    return np.where(((rows // block_px) + (cols // block_px)) % 2 == 0, level_a, level_b).astype(np.int64)
+    return np.where(checker_signs(shape, block=block_px) > 0, level_a, level_b).astype(np.int64)
 
 
 def _blurred_square_wave(block_px: int, sigma_px: float) -> np.ndarray:

@@ -53,10 +53,14 @@ def inverse_table(phase_rad: np.ndarray, samples: int = INVERSE_SAMPLES) -> np.n
     # Candidates: the levels of this 2*pi turn and of the next turn (phase + 2*pi wraps to level 0 side).
     extended = np.concatenate([lut, lut + TWO_PI])
     levels = np.concatenate([np.arange(lut.size), np.arange(lut.size)])
-    upper = np.clip(np.searchsorted(extended, theta), 1, extended.size - 1)
-    lower = upper - 1
-    pick_upper = np.abs(extended[upper] - theta) < np.abs(theta - extended[lower])
-    return levels[np.where(pick_upper, upper, lower)].astype(np.uint16)
+    return levels[_nearest(extended, theta)].astype(np.uint16)
+
+
+def _nearest(ascending: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of the entry of ``ascending`` nearest to each of ``values`` (the lower one on a tie)."""
+    upper = np.clip(np.searchsorted(ascending, values), 1, ascending.size - 1)
+    pick_upper = np.abs(ascending[upper] - values) < np.abs(values - ascending[upper - 1])
+    return np.where(pick_upper, upper, upper - 1)
 
 
 def phase_to_gray(phase: np.ndarray, phase_rad: np.ndarray, table: np.ndarray | None = None) -> np.ndarray:
@@ -81,6 +85,4 @@ def level_nearest(phase: np.ndarray, phase_rad: np.ndarray) -> np.ndarray:
     phase = np.asarray(phase, dtype=np.float64)
     if not np.all(np.isfinite(phase)):
         raise LutError("the phase pattern contains NaN or infinity; fix the kernel or pattern before display")
-    upper = np.clip(np.searchsorted(lut, phase), 1, lut.size - 1)
-    pick_upper = np.abs(lut[upper] - phase) < np.abs(phase - lut[upper - 1])
-    return np.where(pick_upper, upper, upper - 1).astype(np.uint16)
+    return _nearest(lut, phase).astype(np.uint16)
