@@ -381,7 +381,7 @@ def _patterns(
     rows, cols = calibration.slm_shape
     window = (slice(r0, r0 + nr), slice(c0, c0 + nc))
     grating_shift = layout.carrier if encoding == "grating" else np.zeros(2)
-    gray_background = background_gray(calibration, encoding, block, fringing_px)
+    compensate = fringing_px > 0
     to_bins = _slm_to_bins(calibration, pad)
     if encoding == "grating":
         u_row, u_col = _box_bins(to_bins, box)
@@ -391,7 +391,7 @@ def _patterns(
     dtype = np.uint8 if calibration.slm_bit_depth <= 8 else np.uint16
     patterns = np.empty((len(groups), rows, cols), dtype)
     scales: list[float] = []
-    fields, phases, bands = [], [], []
+    targets, phases, bands = [], [], []
     for p, group in enumerate(groups):
         field = np.zeros((nr, nc), np.complex128)
         band = crosstalk.Band([], [])
@@ -403,9 +403,11 @@ def _patterns(
                 read_at = layout.output_shift[o] - layout.input_shift[i]
                 field += kr.mask_on_pixels(weights, d_row, d_col, to_bins, pixel_rows, pixel_cols, kernel.shape[2:], model_pad,
                                            read_at - grating_shift)
-                for axis, values in enumerate(crosstalk.band_frequencies(to_bins, crosstalk.read_points(d_row) + read_at[0],
-                                                                         crosstalk.read_points(d_col) + read_at[1], pad)):
-                    (band.rows, band.cols)[axis].append(values)
+                if compensate:
+                    rows_f, cols_f = crosstalk.band_frequencies(to_bins, crosstalk.read_points(d_row) + read_at[0],
+                                                                crosstalk.read_points(d_col) + read_at[1], pad)
+                    band.rows.append(rows_f)
+                    band.cols.append(cols_f)
         field /= transfer
         peak = float(np.max(np.abs(field)))
         if not np.isfinite(peak) or peak == 0.0:
@@ -418,17 +420,19 @@ def _patterns(
             phase_box = enc.grating(field, np.broadcast_to(grating_phase, field.shape))
         else:
             phase_box = enc.phase_only(field)
-        fields.append(field * np.exp(1j * grating_phase) if encoding == "grating" else field)
         phases.append(phase_box)
-        bands.append(band)
+        if compensate:
+            targets.append(field * np.exp(1j * grating_phase) if encoding == "grating" else field)
+            bands.append(band)
     fit = None
-    if fringing_px > 0:
+    if compensate and encoding == "double_phase":
+        background_block, gray_background = _darkest_background(calibration, bands, box, fringing_px)
+    else:
+        background_block, gray_background = None, background_gray(calibration, encoding, block, fringing_px)
+    if compensate:
         lut = calibration.lut_phase_rad
-        background_block = None
-        if encoding == "double_phase":
-            background_block, gray_background = _darkest_background(calibration, bands, box, fringing_px)
         shown, fit = crosstalk.compensate(
-            np.stack(phases), np.stack(fields), bands, lut[gray_background], calibration.wavefront_phase_rad, box,
+            np.stack(phases), np.stack(targets), bands, lut[gray_background], calibration.wavefront_phase_rad, box,
             fringing_px, calibration.zero_order, (float(lut[0]), float(np.max(lut))),
         )
         fit["background_block"] = background_block
