@@ -26,9 +26,8 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from osclc.lab.experiment_common import Variant, load_role_configs, parse_floats, select_variants, variant_config
+from osclc.lab.experiment_common import Variant, load_role_configs, parse_floats, select_variants, training_progress, variant_config
 from osclc.lab.experiment_results import VariantResult
 from osclc.lab.runs import Run
 from osclc.models.data_arrays import DatasetSplits
@@ -119,17 +118,11 @@ def run(args: argparse.Namespace, run: Run, seeds: list[int], device: torch.devi
             for a in args.alphas for t in args.temperatures]
     n_kd = sum(v.kd for v in variants)
     total = len(variants) * len(seeds) + n_kd * len(grid)
-    bar = tqdm(total=total, desc="trainings", disable=args.no_progress)
-
-    def progress(line: str) -> None:
-        bar.update(1)
-        tqdm.write(line)
-
-    trainer = _Trainer(configs, data, device, run, progress)
-    results = {v.name: VariantResult(v.name, v.description) for v in variants}
-    teachers: dict[int, nn.Module] = {}
-    chosen: dict[str, dict[str, float]] = {}
-    try:
+    with training_progress(total, args.no_progress) as progress:
+        trainer = _Trainer(configs, data, device, run, progress)
+        results = {v.name: VariantResult(v.name, v.description) for v in variants}
+        teachers: dict[int, nn.Module] = {}
+        chosen: dict[str, dict[str, float]] = {}
         for seed in seeds:
             for variant in (v for v in variants if not v.kd):
                 model, _, test = trainer.train(variant, seed, None, None)
@@ -147,8 +140,6 @@ def run(args: argparse.Namespace, run: Run, seeds: list[int], device: torch.devi
             for seed in seeds:
                 _, _, test = trainer.train(variant, seed, teachers[seed], best)
                 results[variant.name].add(seed, test, len(data.test))
-    finally:
-        bar.close()
     ordered = [results[v.name] for v in variants]
     extra = {
         "dataset": data.spec, "n_train": len(data.train), "n_val": len(data.val), "n_test": len(data.test),

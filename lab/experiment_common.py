@@ -8,8 +8,11 @@ A task module lists its :class:`Variant` rows, loads its two base configs with
 from __future__ import annotations
 
 import argparse
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
+
+from tqdm import tqdm
 
 from osclc.configs import bundled
 from osclc.lab.config_files import load_config
@@ -89,3 +92,19 @@ def select_variants(variants: Sequence[Variant], names: str | None) -> list[Vari
     if any(known[n].kd for n in wanted) and "teacher" not in wanted:
         wanted.insert(0, "teacher")  # KD needs the teacher of each seed
     return [known[n] for n in known if n in wanted]
+
+
+@contextlib.contextmanager
+def training_progress(total: int, disable: bool) -> Iterator[Callable[[str], None]]:
+    """A "trainings" progress bar of ``total`` steps, closed on exit; yields the callback each finished training
+    calls with its summary line (the bar advances and the line is printed above it)."""
+    bar = tqdm(total=total, desc="trainings", disable=disable)
+
+    def progress(line: str) -> None:
+        bar.update(1)
+        tqdm.write(line)
+
+    try:
+        yield progress
+    finally:
+        bar.close()

@@ -33,12 +33,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from osclc.configs import bundled  # noqa: E402
 from osclc.lab.config_files import load_config  # noqa: E402
 from osclc.lab.device_timing import repeat_timing  # noqa: E402
-from osclc.lab.experiment_common import Variant, parse_floats, select_variants  # noqa: E402
+from osclc.lab.experiment_common import Variant, parse_floats, select_variants, training_progress  # noqa: E402
 from osclc.lab.experiment_results import VariantResult  # noqa: E402
 from osclc.lab.runs import Run  # noqa: E402
 from osclc.models.checkpoints import save_checkpoint  # noqa: E402
@@ -174,26 +173,20 @@ def run(args: argparse.Namespace, run: Run, seeds: list[int], device: torch.devi
     print(f"experiment on {data.summary()}, seeds {seeds}", flush=True)
     n_kd = sum(v.kd for v in variants)
     total = len(variants) * len(seeds) + (n_kd * len(grid) if len(grid) > 1 else 0)
-    bar = tqdm(total=total, desc="trainings", disable=args.no_progress)
+    with training_progress(total, args.no_progress) as progress:
+        trainer = _Trainer(configs, data, device, run, progress)
+        results = {v.name: VariantResult(v.name, v.description) for v in variants}
+        figures: dict[str, dict[str, list[float]]] = {v.name: {} for v in variants}
+        teachers: dict[int, nn.Module] = {}
+        examples: dict[str, nn.Module] = {}
 
-    def progress(line: str) -> None:
-        bar.update(1)
-        tqdm.write(line)
+        def record(variant: Variant, seed: int, model: nn.Module, scores: dict[str, float]) -> None:
+            results[variant.name].add(seed, scores[METRIC], len(data.test))
+            for key, value in scores.items():
+                figures[variant.name].setdefault(key, []).append(value)
+            if seed == seeds[0]:
+                examples[variant.name] = model
 
-    trainer = _Trainer(configs, data, device, run, progress)
-    results = {v.name: VariantResult(v.name, v.description) for v in variants}
-    figures: dict[str, dict[str, list[float]]] = {v.name: {} for v in variants}
-    teachers: dict[int, nn.Module] = {}
-    examples: dict[str, nn.Module] = {}
-
-    def record(variant: Variant, seed: int, model: nn.Module, scores: dict[str, float]) -> None:
-        results[variant.name].add(seed, scores[METRIC], len(data.test))
-        for key, value in scores.items():
-            figures[variant.name].setdefault(key, []).append(value)
-        if seed == seeds[0]:
-            examples[variant.name] = model
-
-    try:
         for seed in seeds:
             for variant in (v for v in variants if not v.kd):
                 model, scores = trainer.train(variant, seed, None, None, "trainings", keep=seed == seeds[0])
@@ -210,8 +203,6 @@ def run(args: argparse.Namespace, run: Run, seeds: list[int], device: torch.devi
             for seed in seeds:
                 model, scores = trainer.train(variant, seed, teachers[seed], best, "trainings", keep=seed == seeds[0])
                 record(variant, seed, model, scores)
-    finally:
-        bar.close()
     if args.examples:
         plot_predictions(examples, data, min(args.examples, len(data.test)), run.path("predictions.png"), device)
     ordered = [results[v.name] for v in variants]
