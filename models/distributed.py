@@ -58,8 +58,11 @@ def init_distributed(device: torch.device) -> tuple[ProcessInfo, torch.device]:
 
 
 def shutdown_distributed() -> None:
-    """Leave the process group (no-op in a single process)."""
+    """Leave the process group together (no-op in a single process): a barrier first, so no rank tears the
+    group down while rank 0 still writes the run (seen under load: the gloo rank that left early aborted with
+    "terminate called without an active exception", and torchrun's SIGTERM then cut rank 0's plots short)."""
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
