@@ -10,7 +10,8 @@ noise and imperfections are unchanged, only waiting is skipped):
    calibration the patterns are compensated for the measured SLM crosstalk; without it, for double
    phase the largest checkerboard square that fits and single pixels, the better fit on the validation
    images kept), fit the per-channel
-   feature gain/offset on ``--normalise`` validation images, then run the test images (all, or ``--quick``: the first 120) through
+   feature gain/offset on ``--normalise`` validation images (and, from repeated captures, the frames each
+   pattern averages), then run the test images (all, or ``--quick``: the first 120) through
    the bench and the program's readout;
 3. figures: per-channel normalised correlation of camera vs digital features on the test images (goal
    >= 0.99 for every channel), and classification accuracy of the student's backend on the camera features
@@ -76,7 +77,7 @@ def evaluate(name: str, folded, record: CalibrationRecord, config: BenchConfig, 
         program, scores = best_by_fit(bench, candidates, val_digital, val_x.numpy())
         fit = program.info["normalisation"]
         prepare(bench, program)
-        captures = program.patterns.shape[0] * len(test_x)
+        captures = program.captures * len(test_x)
         print(f"[{name}] {program.multiplex} x {program.patterns.shape[0]} masks ({program.encoding}); {captures} captures")
         optical = run_batch(bench, program, test_x.numpy())
     with torch.no_grad():
@@ -88,7 +89,8 @@ def evaluate(name: str, folded, record: CalibrationRecord, config: BenchConfig, 
         "multiplex": program.multiplex, "encoding": program.encoding, "masks": int(program.patterns.shape[0]),
         "double_phase_block": program.info["double_phase_block"],
         "candidates_fit_correlation": {str(c.info["double_phase_block"]): v for c, v in zip(candidates, scores)},
-        "exposure_s": program.exposure_s.tolist(), "compile_s": compile_s, "frame_rate_hz": program.frame_rate_hz,
+        "exposure_s": program.exposure_s.tolist(), "frames": program.frames.tolist(),
+        "noise_ratio": fit["noise_ratio"], "compile_s": compile_s, "frame_rate_hz": program.frame_rate_hz,
         "fit_correlation_min": float(np.min(fit["correlation"])),
         "correlation_min": float(correlation.min()), "correlation_mean": float(correlation.mean()),
         "correlation_median": float(np.median(correlation)),

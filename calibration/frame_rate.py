@@ -3,7 +3,8 @@
 One image costs: the input modulator settle, then per SLM pattern shown for it (``time``: one per
 output channel; ``space``: none, the single mask stays on the SLM) one SLM frame
 (``max(settle_s, 1 / refresh_hz)``), and per capture the exposure, the sensor readout and the transfer
-of the frame over the camera link (``rows * cols * bytes per pixel / link bandwidth``).
+of the frame over the camera link (``rows * cols * bytes per pixel / link bandwidth``); a pattern whose
+frames are averaged (a program's ``frames``) is captured that many times.
 """
 
 from __future__ import annotations
@@ -32,20 +33,26 @@ def pattern_switch_s(slm: Any) -> float:
     return max(slm.settle_s, 1.0 / slm.refresh_hz)
 
 
-def image_period_s(multiplex: str, c_out: int, bench_config: Any, exposure_s: float | Sequence[float]) -> float:
+def image_period_s(
+    multiplex: str, c_out: int, bench_config: Any, exposure_s: float | Sequence[float], frames: int | Sequence[int] = 1,
+) -> float:
     """Seconds per image for ``multiplex`` ("time" | "space") with ``c_out`` output channels; ``exposure_s`` (s) is
-    one exposure for every capture or one per capture (a program's per-pattern exposures)."""
-    captures = c_out if multiplex == "time" else 1
+    one exposure for every pattern or one per pattern (a program's per-pattern exposures), ``frames`` the frames
+    averaged for every pattern or per pattern (a program's ``frames``)."""
+    patterns = c_out if multiplex == "time" else 1
     switches = c_out if multiplex == "time" and c_out > 1 else 0
-    exposures = np.broadcast_to(np.asarray(exposure_s, dtype=np.float64), (captures,))
+    exposures = np.broadcast_to(np.asarray(exposure_s, dtype=np.float64), (patterns,))
+    counts = np.broadcast_to(np.asarray(frames, dtype=np.int64), (patterns,))
     return (
         bench_config.input.settle_s
         + switches * pattern_switch_s(bench_config.slm)
-        + sum(capture_s(bench_config.camera, float(e)) for e in exposures)
+        + sum(int(n) * capture_s(bench_config.camera, float(e)) for e, n in zip(exposures, counts))
     )
 
 
-def predicted_frame_rate_hz(multiplex: str, c_out: int, bench_config: Any, exposure_s: float | Sequence[float]) -> float:
+def predicted_frame_rate_hz(
+    multiplex: str, c_out: int, bench_config: Any, exposure_s: float | Sequence[float], frames: int | Sequence[int] = 1,
+) -> float:
     """Images per second (inverse of :func:`image_period_s`; infinite for an all-zero timing model)."""
-    period = image_period_s(multiplex, c_out, bench_config, exposure_s)
+    period = image_period_s(multiplex, c_out, bench_config, exposure_s, frames)
     return math.inf if period <= 0 else 1.0 / period

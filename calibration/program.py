@@ -18,10 +18,13 @@ An :class:`OpticalProgram` holds
   channel's capture gets its own exposure, so weak channels use the camera's range as well as strong
   ones. Pattern ``p`` is read with the dark ``dark + dark_per_s * (exposure_s[p] - dark_exposure_s)``
   (computed at the readout taps only: no frame per pattern is stored);
+- the number of camera frames averaged per pattern, ``frames`` [n_patterns] (>= 1): a pattern whose
+  channels are still shot-noise limited at a safe exposure is captured several times and read from the
+  mean frame (the readout formula is unchanged: the mean of frames has the same dark and gain);
 - the predicted frame rates of both multiplexings, and the identities of the model, calibration and
   bench it came from.
 
-Folder format (``save(dir)``): ``program.json`` (schema ``osclc.program/2``: every scalar and small
+Folder format (``save(dir)``): ``program.json`` (schema ``osclc.program/3``: every scalar and small
 table, the names of the arrays, and the SHA-256 of ``arrays.npz``), ``arrays.npz`` (the arrays,
 loaded with ``allow_pickle=False``) and ``pattern_NNN.png`` (the same patterns as 8/16-bit PNGs for
 people and other tools; the npz is what :meth:`OpticalProgram.load` reads).
@@ -30,7 +33,8 @@ Format change from ``osclc.program/1``: ``exposure_s`` was one number (every pat
 ``dark`` was the dark frame at that exposure; ``/2`` stores ``exposure_s`` as a list (one per pattern)
 and ``readout.dark_exposure_s``, the exposure ``dark`` was taken at. :meth:`OpticalProgram.load` still
 reads ``/1`` folders (their exposure for every pattern, ``dark_exposure_s`` = that exposure);
-:meth:`OpticalProgram.save` writes ``/2``.
+:meth:`OpticalProgram.save` writes ``/3``, which adds ``frames`` (frames averaged per pattern); ``/1`` and ``/2``
+folders load with one frame per pattern.
 """
 
 from __future__ import annotations
@@ -46,9 +50,13 @@ import numpy as np
 
 from osclc.calibration.versioned_json import read_versioned_json
 
-SCHEMA = "osclc.program/2"
+SCHEMA = "osclc.program/3"
+SCHEMA_V2 = "osclc.program/2"
+"""The older schema :meth:`OpticalProgram.load` still reads (one frame per pattern)."""
 SCHEMA_V1 = "osclc.program/1"
-"""The older schema :meth:`OpticalProgram.load` still reads (one exposure for every pattern)."""
+"""The oldest schema :meth:`OpticalProgram.load` still reads (one exposure for every pattern, one frame per pattern)."""
+MAX_FRAMES = 64
+"""Most camera frames averaged for one pattern."""
 TAPS = 16
 _ARRAYS = (
     "patterns", "input_corner", "sample_index", "sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset",
@@ -100,11 +108,13 @@ class OpticalProgram:
     frame_rate_hz: dict[str, float | None] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     dark_exposure_s: float | None = None
+    frames: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         """Normalise the fields and validate. ``exposure_s`` may be one number (every pattern) or one per pattern;
         ``dark_exposure_s`` (s, the exposure ``dark`` holds) may be left None when every pattern has the same
-        exposure: ``dark`` is then the dark at that exposure (what the compiler gives)."""
+        exposure: ``dark`` is then the dark at that exposure (what the compiler gives). ``frames`` (camera frames
+        averaged per pattern) defaults to one per pattern."""
         self.input_shape = (int(self.input_shape[0]), int(self.input_shape[1]))
         self.out_size = (int(self.out_size[0]), int(self.out_size[1]))
         self.camera_shape = (int(self.camera_shape[0]), int(self.camera_shape[1]))
@@ -119,6 +129,8 @@ class OpticalProgram:
                 )
             self.dark_exposure_s = float(self.exposure_s[0]) if self.exposure_s.size else 0.0
         self.dark_exposure_s = float(self.dark_exposure_s)
+        patterns = self.patterns.shape[0] if self.patterns.ndim == 3 else 0
+        self.frames = _frames(np.ones(patterns, np.int64) if self.frames is None else self.frames, patterns)
         self.validate()
         self._selected: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -176,6 +188,7 @@ class OpticalProgram:
             if not _all_finite(getattr(self, name)):
                 raise ProgramError(f"{name} contains NaN or infinity; recompile the program")
         _check_exposures(self.exposure_s, self.patterns.shape[0])
+        _frames(self.frames, self.patterns.shape[0])
         if not (np.isfinite(self.dark_exposure_s) and self.dark_exposure_s >= 0):
             raise ProgramError(f"dark_exposure_s must be a finite number of seconds >= 0, got {self.dark_exposure_s}")
 
@@ -188,6 +201,17 @@ class OpticalProgram:
         _check_exposures(exposures, self.patterns.shape[0])
         self.exposure_s = exposures
         self._selected = None
+
+    def set_frames(self, frames: int | Sequence[int] | np.ndarray) -> None:
+        """Average ``frames`` camera frames per pattern: one count for every pattern or one per pattern (1 .. MAX_FRAMES)."""
+        patterns = self.patterns.shape[0]
+        values = np.asarray(frames)
+        self.frames = _frames(np.full(patterns, values) if values.ndim == 0 else values, patterns)
+
+    @property
+    def captures(self) -> int:
+        """Camera frames taken for one image (the sum of ``frames``)."""
+        return int(np.sum(self.frames))
 
     def dark_frame(self, pattern: int) -> np.ndarray:
         """The expected dark frame (counts, camera shape) at pattern ``pattern``'s exposure."""
@@ -251,8 +275,8 @@ class OpticalProgram:
     def readout(self, frames: np.ndarray, normalise: bool = True) -> np.ndarray:
         """Features [C_out, h, w] on the model grid from the capture(s) of every pattern.
 
-        ``frames``: one camera image (one pattern) or [n_patterns, rows, cols], capture ``p`` taken with
-        ``patterns[p]`` displayed. ``normalise=False`` skips the per-channel gain/offset (raw corrected counts).
+        ``frames``: one camera image (one pattern) or [n_patterns, rows, cols], capture ``p`` (the mean of
+        ``self.frames[p]`` frames) taken with ``patterns[p]`` displayed. ``normalise=False`` skips the per-channel gain/offset (raw corrected counts).
         """
         frames = np.asarray(frames)
         if frames.ndim == 2:
@@ -288,6 +312,7 @@ class OpticalProgram:
                         "features": "sum(weight * (frame[index] - dark[index] - dark_per_s[index] * (exposure_s[pattern] "
                                     "- dark_exposure_s)) / gain[index]) * feature_gain + feature_offset"},
             "exposure_s": self.exposure_s.tolist(),
+            "frames": self.frames.tolist(),
             "frame_rate_hz": self.frame_rate_hz,
             "model_hash": self.model_hash,
             "calibration_hash": self.calibration_hash,
@@ -320,7 +345,7 @@ class OpticalProgram:
         path = folder / "program.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no optical program here; create one with `osclc compile CHECKPOINT --out {folder}`")
-        doc = read_versioned_json(path, (SCHEMA, SCHEMA_V1), ProgramError, "program JSON", "recompile with `osclc compile`")
+        doc = read_versioned_json(path, (SCHEMA, SCHEMA_V2, SCHEMA_V1), ProgramError, "program JSON", "recompile with `osclc compile`")
         npz = folder / str(doc.get("arrays", "arrays.npz"))
         if not npz.is_file():
             raise FileNotFoundError(f"{npz}: the arrays of program {folder} are missing; recompile with `osclc compile`")
@@ -339,7 +364,7 @@ class OpticalProgram:
                 sample_index=arrays["sample_index"], sample_weight=arrays["sample_weight"],
                 dark=arrays["dark"], dark_per_s=arrays["dark_per_s"], gain=arrays["gain"], feature_gain=arrays["feature_gain"],
                 feature_offset=arrays["feature_offset"], exposure_s=doc["exposure_s"],
-                dark_exposure_s=_dark_exposure(doc),
+                dark_exposure_s=_dark_exposure(doc), frames=doc["frames"] if doc["schema"] == SCHEMA else None,
                 model_hash=doc["model_hash"], calibration_hash=doc["calibration_hash"], bench_hash=doc["bench_hash"],
                 frame_rate_hz=dict(doc.get("frame_rate_hz", {})), info=dict(doc.get("info", {})),
             )
@@ -368,6 +393,19 @@ def _check_exposures(exposures: np.ndarray, patterns: int) -> None:
         raise ProgramError(f"exposure_s has shape {exposures.shape}; give one exposure (s) per pattern ({patterns}) or one for all")
     if not (_all_finite(exposures) and (exposures.size == 0 or exposures.min() > 0)):
         raise ProgramError(f"exposure_s must be positive, finite seconds, got {exposures.tolist()}")
+
+
+def _frames(frames: Any, patterns: int) -> np.ndarray:
+    """``frames`` as int64 [patterns], each 1 .. MAX_FRAMES; raises :class:`ProgramError` naming the fix otherwise."""
+    try:
+        values = np.asarray(frames, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ProgramError(f"frames must be whole numbers of camera frames per pattern, got {frames!r}") from exc
+    if values.shape != (patterns,):
+        raise ProgramError(f"frames has shape {values.shape}; give one frame count per pattern ({patterns}) or one for all")
+    if values.size and not (_all_finite(values) and np.all(values == np.round(values)) and values.min() >= 1 and values.max() <= MAX_FRAMES):
+        raise ProgramError(f"frames must be whole numbers 1 .. {MAX_FRAMES} (camera frames averaged per pattern), got {values.tolist()}")
+    return values.astype(np.int64)
 
 
 def _dark_exposure(doc: dict[str, Any]) -> float:

@@ -5,7 +5,10 @@ is not already on the SLM, set the camera to that pattern's exposure if it is no
 out); the pipelined loop (``osclc.lab``) overlaps these stages. :func:`fit_normalisation` sets each
 pattern's camera exposure so the brightest readout sample of its channels sits at a safe fraction of
 full scale (:func:`auto_expose`), then fits each output channel's gain and offset (least squares) so
-that the camera features match the folded student's digital detector outputs on a few calibration images.
+that the camera features match the folded student's digital detector outputs on a few calibration images,
+and measures each channel's camera noise from repeated captures to set how many frames each pattern
+averages (a dim, low-contrast channel stays shot-noise limited at a safe exposure; averaging n frames
+divides its noise variance by n).
 """
 
 from __future__ import annotations
@@ -15,11 +18,18 @@ from typing import Any, Sequence
 import numpy as np
 
 from osclc.calibration import frame_rate
-from osclc.calibration.program import OpticalProgram, ProgramError
+from osclc.calibration.program import MAX_FRAMES, OpticalProgram, ProgramError
 from osclc.drivers.errors import DeviceError
 
 TARGET_FULL_SCALE = 0.6
 """Exposure target: the brightest readout sample of each pattern at this fraction of the camera's largest count."""
+
+NOISE_CORRELATION = 0.999
+"""Frames are averaged per pattern until camera noise alone would leave each of its channels at least this
+correlated with its noise-free features (:func:`frames_for_noise`)."""
+
+REPEATS = 4
+"""Calibration images captured a second time to measure each channel's camera noise."""
 
 SATURATED = 0.98
 """A readout sample at or above this fraction of the largest count is taken as saturated (exposure halved)."""
@@ -59,15 +69,28 @@ def _display(bench: Any, program: OpticalProgram, pattern: int) -> None:
         bench.slm.display(wanted.astype(bench.slm.dtype, copy=False))
 
 
+def capture_pattern(camera: Any, program: OpticalProgram, pattern: int, timeout_s: float) -> tuple[np.ndarray, list[Any]]:
+    """The camera image of pattern ``pattern`` (already displayed): the mean of its ``program.frames[pattern]``
+    captures at its exposure (float64 counts), and the captured frames (for their timestamps).
+
+    Each capture waits ``timeout_s`` beyond its exposure.
+    """
+    exposure = apply_exposure(camera, program, pattern)
+    taken = [camera.capture(timeout_s=timeout_s + exposure) for _ in range(int(program.frames[pattern]))]
+    if len(taken) == 1:
+        return taken[0].image.astype(np.float64), taken
+    return np.mean([frame.image for frame in taken], axis=0, dtype=np.float64), taken
+
+
 def capture_frames(bench: Any, program: OpticalProgram, image: np.ndarray, timeout_s: float | None = None) -> np.ndarray:
-    """Raw camera frames [n_patterns, rows, cols] (float64) of ``image`` [C_in, N, N] (amplitude in [0, 1])."""
+    """Camera images [n_patterns, rows, cols] (float64, each the mean of its pattern's frames) of ``image`` [C_in, N, N]
+    (amplitude in [0, 1])."""
     timeout = bench.config.timeout_s if timeout_s is None else timeout_s
     bench.input.show(program.input_canvas(image))
     frames = np.empty((program.patterns.shape[0], *program.camera_shape))
     for p in range(program.patterns.shape[0]):
         _display(bench, program, p)
-        exposure = apply_exposure(bench.camera, program, p)
-        frames[p] = bench.camera.capture(timeout_s=timeout + exposure).image
+        frames[p] = capture_pattern(bench.camera, program, p, timeout)[0]
     return frames
 
 
@@ -88,10 +111,9 @@ def run_batch(bench: Any, program: OpticalProgram, images: np.ndarray, progress:
     done = 0
     for p, channels in enumerate(program.pattern_channels):
         _display(bench, program, p)
-        exposure = apply_exposure(bench.camera, program, p)
         for b, image in enumerate(images):
             bench.input.show(program.input_canvas(image))
-            out[b, channels] = program.readout_channels(p, bench.camera.capture(timeout_s=timeout + exposure).image)
+            out[b, channels] = program.readout_channels(p, capture_pattern(bench.camera, program, p, timeout)[0])
             done += 1
             if progress is not None:
                 progress(done)
@@ -142,17 +164,48 @@ def auto_expose(bench: Any, program: OpticalProgram, images: Sequence[np.ndarray
         program.set_exposure(np.where(settled, program.exposure_s, wanted))
     # the predicted rate of the program's multiplexing follows its exposures
     program.frame_rate_hz[program.multiplex] = frame_rate.predicted_frame_rate_hz(
-        program.multiplex, program.out_channels, bench.config, program.exposure_s)
+        program.multiplex, program.out_channels, bench.config, program.exposure_s, program.frames)
     return program.exposure_s.copy()
+
+
+def noise_ratio(first: np.ndarray, again: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Per channel, camera-noise variance over the variance of the noise-free signal.
+
+    ``first`` and ``again`` [R, C_out, h, w]: two captures of the same R images; ``features`` [B, C_out, h, w]:
+    captures of B images (the same units). The noise variance is half the mean square difference of the two
+    captures; the signal variance is the spread of ``features`` less that noise.
+    """
+    noise = 0.5 * np.mean((np.asarray(first) - np.asarray(again)) ** 2, axis=(0, 2, 3))
+    spread = np.var(np.asarray(features), axis=(0, 2, 3))
+    signal = spread - noise
+    return np.where(signal > 0, noise / np.where(signal > 0, signal, 1.0), np.inf)
+
+
+def frames_for_noise(program: OpticalProgram, ratio: np.ndarray, correlation: float = NOISE_CORRELATION) -> np.ndarray:
+    """Frames per pattern so that averaging brings each channel's noise-limited correlation ``1 / sqrt(1 + ratio / n)``
+    to ``correlation``; ``ratio`` [C_out] was measured at the program's current ``frames``. Clipped to 1 .. MAX_FRAMES."""
+    if not 0 < correlation < 1:
+        raise ValueError(f"correlation must be in (0, 1), got {correlation}")
+    allowed = 1.0 / correlation**2 - 1.0
+    per_frame = np.asarray(ratio, dtype=np.float64)
+    wanted = np.empty(len(program.pattern_channels), np.int64)
+    for p, channels in enumerate(program.pattern_channels):
+        worst = float(np.max(per_frame[channels])) * int(program.frames[p])
+        wanted[p] = MAX_FRAMES if not np.isfinite(worst) else int(np.clip(np.ceil(worst / allowed - 1e-9), 1, MAX_FRAMES))
+    return wanted
 
 
 def fit_normalisation(
     bench: Any, program: OpticalProgram, digital_features: np.ndarray, images: np.ndarray, expose: bool = True,
+    repeats: int = REPEATS,
 ) -> dict[str, Any]:
     """Fit ``feature_gain`` / ``feature_offset`` per output channel on ``images`` [B, C_in, N, N].
 
     ``digital_features`` [B, C_out, h, w] are the folded student's detector outputs for the same images.
-    Sets each pattern's exposure first (``expose``, :func:`auto_expose`). Returns the fit quality per channel (normalised correlation).
+    Sets each pattern's exposure first (``expose``, :func:`auto_expose`). Then, with ``repeats`` > 0, captures
+    the first ``repeats`` images again, measures each channel's camera noise and sets the frames each pattern
+    averages (:func:`frames_for_noise`). Returns the fit quality per channel (normalised correlation), the
+    noise ratio per channel and the frames per pattern.
     """
     images = np.asarray(images)
     digital = np.asarray(digital_features, dtype=np.float64)
@@ -173,10 +226,21 @@ def fit_normalisation(
         gains.append(gain)
         offsets.append(offset)
         corr.append(normalised_correlation(x, y))
+    ratio = np.zeros(program.out_channels)
+    if repeats > 0:
+        count = min(int(repeats), len(images))
+        ratio = noise_ratio(raw[:count], run_batch(bench, program, images[:count]), raw)
+        program.set_frames(frames_for_noise(program, ratio))
+        program.frame_rate_hz[program.multiplex] = frame_rate.predicted_frame_rate_hz(
+            program.multiplex, program.out_channels, bench.config, program.exposure_s, program.frames)
     program.feature_gain = np.asarray(gains, dtype=np.float64)
     program.feature_offset = np.asarray(offsets, dtype=np.float64)
     program.validate()
-    program.info["normalisation"] = {"images": int(images.shape[0]), "exposure_s": program.exposure_s.tolist(), "correlation": corr}
+    program.info["normalisation"] = {
+        "images": int(images.shape[0]), "exposure_s": program.exposure_s.tolist(), "correlation": corr,
+        "noise_ratio": [float(r) if np.isfinite(r) else None for r in ratio], "repeated_images": int(min(max(repeats, 0), len(images))),
+        "frames": program.frames.tolist(),
+    }
     return program.info["normalisation"]
 
 

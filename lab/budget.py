@@ -57,12 +57,14 @@ def predict_budget(
     readout_s: float = 0.0,
     backend_s: float = 0.0,
     exposure_s: float | Sequence[float] | None = None,
+    frames: int | Sequence[int] = 1,
 ) -> LatencyBudget:
     """The latency budget of ``bench`` running a program of ``masks`` masks.
 
     ``readout_s`` and ``backend_s`` (s per frame) are the host compute times measured once;
     ``exposure_s`` (s) is the exposure of every mask, or one per mask (a program's ``exposure_s``);
-    default: the config's exposure for every mask.
+    default: the config's exposure for every mask. ``frames`` is the number of camera frames averaged for every
+    mask, or one count per mask (a program's ``frames``): each is a full capture (exposure, readout, transfer).
     """
     if masks < 1:
         raise ValueError(f"masks must be >= 1, got {masks}")
@@ -70,13 +72,16 @@ def predict_budget(
         raise ValueError(f"measured times must be >= 0 s, got readout {readout_s} s, backend {backend_s} s")
     cam = bench.camera
     exposures = [cam.exposure_s] * masks if exposure_s is None else _per_mask(exposure_s, masks)
+    counts = _frames_per_mask(frames, masks)
+    captures = sum(counts)
     per_transfer = cam.readout_s + frame_transfer_s(cam)
     slm = bench.slm.settle_s if masks > 1 else 0.0
     segments = {
         "optical.start->input_settled": bench.input.settle_s,
         "input_settled->exposure_start": slm,
-        # with several masks, the "exposure" segment spans every capture but the last transfer
-        "exposure_start->exposure_end": math.fsum(exposures) + (masks - 1) * (slm + per_transfer),
+        # with several masks or frames, the "exposure" segment spans every capture but the last transfer
+        "exposure_start->exposure_end": math.fsum(n * e for n, e in zip(counts, exposures))
+        + (masks - 1) * slm + (captures - 1) * per_transfer,
         "exposure_end->received": per_transfer,
         "readout.start->readout.end": readout_s,
         "backend.start->backend.end": backend_s,
@@ -92,6 +97,16 @@ def predict_budget(
         frame_bytes=frame_bytes(cam.shape, cam.bit_depth),
         masks=masks,
     )
+
+
+def _frames_per_mask(frames: int | Sequence[int], masks: int) -> list[int]:
+    """``frames`` as one whole count >= 1 per mask: a number repeated, or a sequence of ``masks`` values."""
+    values = [frames] * masks if isinstance(frames, Real) else list(frames)
+    if len(values) != masks:
+        raise ValueError(f"frames: {len(values)} counts for {masks} masks; give one per mask or one for all")
+    if not all(float(n) == int(n) and int(n) >= 1 for n in values):
+        raise ValueError(f"frames must be whole numbers >= 1 (camera frames averaged per mask), got {values}")
+    return [int(n) for n in values]
 
 
 def _per_mask(exposure_s: float | Sequence[float], masks: int) -> list[float]:

@@ -117,7 +117,7 @@ def infer(
         readout_s, backend_s = measure_compute_once(program, backend, device)
         budget = predict_budget(
             bench_config, masks=len(program.patterns), readout_s=readout_s, backend_s=backend_s,
-            exposure_s=program.exposure_s.tolist(),
+            exposure_s=program.exposure_s.tolist(), frames=program.frames.tolist(),
         )
         run.set_metrics(budget=budget.as_dict(), backend_source=backend_source, multiplex=program.multiplex)
         with open_bench(bench_config, emission=True) as bench:

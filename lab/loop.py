@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from osclc.calibration.program import OpticalProgram
-from osclc.calibration.run_program import apply_exposure, prepare
+from osclc.calibration.run_program import capture_pattern, prepare
 from osclc.drivers.bench import Bench
 from osclc.drivers.errors import TRANSIENT_ERRORS
 from osclc.lab.device_timing import timed_call
@@ -86,18 +86,18 @@ def _optical_stage(bench: Bench, program: OpticalProgram, loop: LoopConfig) -> C
         captures, images = [], []
         for m in range(len(masks)):
             settled = bench.slm.display(masks[m]) if len(masks) > 1 else None
-            exposure = apply_exposure(bench.camera, program, m)
-            frame = bench.camera.capture(timeout_s=loop.capture_timeout_s + exposure)
-            images.append(frame.image)
+            image_m, taken = capture_pattern(bench.camera, program, m, loop.capture_timeout_s)
+            images.append(image_m)
             captures.append(
                 {
                     "mask": m,
-                    "frame_index": frame.index,
+                    "frame_index": taken[0].index,
+                    "frames": len(taken),
                     "slm_settled_ns": settled,
-                    "exposure_start_ns": frame.t_exposure_start_ns,
-                    "exposure_end_ns": frame.t_exposure_end_ns,
-                    "received_ns": frame.t_received_ns,
-                    "device_timestamp_ns": frame.device_timestamp_ns,
+                    "exposure_start_ns": taken[0].t_exposure_start_ns,
+                    "exposure_end_ns": taken[-1].t_exposure_end_ns,
+                    "received_ns": taken[-1].t_received_ns,
+                    "device_timestamp_ns": taken[0].device_timestamp_ns,
                 }
             )
         item.stamp("exposure_start", captures[0]["exposure_start_ns"])

@@ -157,7 +157,8 @@ def run_optical_segmentation(
     agreement = float((optical_logits.argmax(1) == digital_logits.argmax(1))[keep].float().mean()) if keep.any() else float("nan")
     backend_p50 = percentile(backend_ms, 50)
     budget = predict_budget(bench_config, masks=sum(len(p.patterns) for p in programs), backend_s=backend_p50 / 1e3,
-                            exposure_s=[e for p in programs for e in p.exposure_s.tolist()])
+                            exposure_s=[e for p in programs for e in p.exposure_s.tolist()],
+                            frames=[n for p in programs for n in p.frames.tolist()])
     return OpticalSegmentation(
         optical=optical.summary(), digital=digital.summary(), agreement=agreement, frames=len(images),
         lost=int(lost.sum()), levels=levels, backend_ms_p50=backend_p50, budget=budget.as_dict(),

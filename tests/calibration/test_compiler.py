@@ -117,6 +117,10 @@ def test_frame_rates_follow_the_bench_timing() -> None:
     exposures = [0.001, 0.004, 0.0005]
     assert frame_rate.image_period_s("time", 3, config, exposures) == pytest.approx(
         0.01 + 3 * 0.02 + sum(e + 0.005 + transfer for e in exposures))
+    # frames averaged per pattern: each a full capture, one SLM switch per pattern
+    assert frame_rate.image_period_s("time", 3, config, exposures, [1, 4, 2]) == pytest.approx(
+        0.01 + 3 * 0.02 + sum(n * (e + 0.005 + transfer) for e, n in zip(exposures, [1, 4, 2])))
+    assert frame_rate.image_period_s("space", 8, config, 0.001, 3) == pytest.approx(0.01 + 3 * capture)
 
 
 @dataclass

@@ -114,18 +114,19 @@ def test_input_canvas_places_each_pixel_as_a_block() -> None:
 
 
 def test_save_and_load_round_trip(tmp_path) -> None:
-    program = _program(_points(), exposure_s=[0.7e-3, 6e-3], dark_exposure_s=1e-3)
+    program = _program(_points(), exposure_s=[0.7e-3, 6e-3], dark_exposure_s=1e-3, frames=[1, 4])
     folder = program.save(tmp_path / "program")
     loaded = OpticalProgram.load(folder, bench_hash="b" * 64)
     for name in ("patterns", "sample_index", "sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset",
-                 "input_corner", "exposure_s"):
+                 "input_corner", "exposure_s", "frames"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(program, name))
     assert loaded.pattern_channels == [[0], [1]] and loaded.input_scale == 2 and loaded.dark_exposure_s == 1e-3
     frames = np.random.default_rng(2).uniform(0, 100, (2, *CAMERA))
     np.testing.assert_array_equal(loaded.readout(frames), program.readout(frames))
     doc = json.loads((folder / "program.json").read_text())
-    assert doc["schema"] == "osclc.program/2" and doc["model_hash"] == "m" * 64 and doc["calibration_hash"] == "c" * 64
-    assert doc["exposure_s"] == [0.7e-3, 6e-3] and doc["readout"]["dark_exposure_s"] == 1e-3
+    assert doc["schema"] == "osclc.program/3" and doc["model_hash"] == "m" * 64 and doc["calibration_hash"] == "c" * 64
+    assert doc["exposure_s"] == [0.7e-3, 6e-3] and doc["readout"]["dark_exposure_s"] == 1e-3 and doc["frames"] == [1, 4]
+    assert loaded.captures == 5
     png = cv2.imread(str(folder / "pattern_001.png"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(png, program.patterns[1])
 
@@ -153,18 +154,31 @@ def test_a_version_1_folder_loads_with_its_one_exposure_and_dark(tmp_path) -> No
     (folder / "program.json").write_text(json.dumps(document))
     loaded = OpticalProgram.load(folder)
     np.testing.assert_array_equal(loaded.exposure_s, [3e-3, 3e-3])
+    np.testing.assert_array_equal(loaded.frames, [1, 1])
     assert loaded.dark_exposure_s == 3e-3
     np.testing.assert_allclose(loaded.dark_frame(1), 12.0)
     loaded.set_exposure([1e-3, 5e-3])
     np.testing.assert_allclose(loaded.dark_frame(0), 10.0)
     np.testing.assert_allclose(loaded.dark_frame(1), 14.0)
     resaved = OpticalProgram.load(loaded.save(tmp_path / "new"))
-    assert json.loads((tmp_path / "new" / "program.json").read_text())["schema"] == "osclc.program/2"
+    assert json.loads((tmp_path / "new" / "program.json").read_text())["schema"] == "osclc.program/3"
     np.testing.assert_allclose(resaved.dark_frame(1), 14.0)
     document["schema"] = "osclc.program/0"
     (folder / "program.json").write_text(json.dumps(document))
-    with pytest.raises(ProgramError, match="osclc.program/2"):
+    with pytest.raises(ProgramError, match="osclc.program/3"):
         OpticalProgram.load(folder)
+
+
+def test_a_version_2_folder_loads_with_one_frame_per_pattern(tmp_path) -> None:
+    """An ``osclc.program/2`` folder (per-pattern exposures, no ``frames``): every pattern is read from one frame."""
+    folder = _program(_points(), exposure_s=[1e-3, 2e-3], dark_exposure_s=1e-3).save(tmp_path / "v2")
+    document = json.loads((folder / "program.json").read_text())
+    document["schema"] = "osclc.program/2"
+    del document["frames"]
+    (folder / "program.json").write_text(json.dumps(document))
+    loaded = OpticalProgram.load(folder)
+    np.testing.assert_array_equal(loaded.frames, [1, 1])
+    np.testing.assert_array_equal(loaded.exposure_s, [1e-3, 2e-3])
 
 
 def test_load_refuses_tampering_and_another_bench(tmp_path) -> None:
@@ -187,11 +201,24 @@ def test_load_refuses_tampering_and_another_bench(tmp_path) -> None:
         ({"pattern_channels": [[0], [0]]}, "once"),
         ({"dark": np.zeros((3, 3))}, "shape"),
         ({"input_corner": np.array([[8, 8]])}, "outside"),
+        ({"frames": [1, 0]}, "frames must be whole numbers 1 .. 64"),
+        ({"frames": [1, 2.5]}, "frames must be whole numbers"),
+        ({"frames": [1, 2, 3]}, "one frame count per pattern"),
     ],
 )
 def test_invalid_programs_are_refused(updates: dict, match: str) -> None:
     with pytest.raises(ProgramError, match=match):
         _program(_points(), **updates)
+
+
+def test_set_frames_takes_one_count_or_one_per_pattern() -> None:
+    program = _program(_points())
+    program.set_frames(3)
+    np.testing.assert_array_equal(program.frames, [3, 3])
+    program.set_frames([2, 5])
+    assert program.captures == 7
+    with pytest.raises(ProgramError, match="frames"):
+        program.set_frames(65)
 
 
 def test_readout_refuses_wrong_frames() -> None:

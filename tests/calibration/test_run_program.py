@@ -1,5 +1,6 @@
 """Running a program with one camera exposure per pattern on the simulated bench: auto-exposure per
-pattern, the dark model at each pattern's exposure, and exposure changes only where the pattern needs one."""
+pattern, the dark model at each pattern's exposure, exposure changes only where the pattern needs one,
+and the frames averaged per pattern (captures, mean, the noise measurement that chooses them)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ import torch
 from osclc.calibration.compiler import compile_program
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.run_program import TARGET_FULL_SCALE, auto_expose, capture_frames, prepare, run_batch
+from osclc.calibration.program import MAX_FRAMES
+from osclc.calibration.run_program import (
+    NOISE_CORRELATION, TARGET_FULL_SCALE, auto_expose, capture_frames, fit_normalisation, frames_for_noise, noise_ratio,
+    prepare, run_batch,
+)
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.drivers.errors import DeviceError
@@ -119,3 +124,78 @@ def test_the_exposure_changes_only_where_the_pattern_needs_another(monkeypatch) 
         run_batch(bench, program, images)
         assert used == [1e-3, 1e-3, 1e-3, 1e-3, 4e-3, 4e-3]
         assert applied == [4e-3, 1e-3, 4e-3]
+
+
+def test_each_pattern_is_read_from_the_mean_of_its_frames(monkeypatch) -> None:
+    """Captures per pattern follow ``frames``; the image read is the plain mean of those captures."""
+    config = _config()
+    program = _program(config, 0)
+    program.set_frames([1, 3, 2])
+    rng = np.random.default_rng(3)
+    with open_bench(config) as bench:
+        prepare(bench, program)
+        taken: list[tuple[float, np.ndarray]] = []
+        capture = bench.camera.capture
+
+        def noisy_capture(**kw):
+            frame = capture(**kw)
+            frame.image = frame.image + rng.uniform(0, 50, frame.image.shape)  # a different frame each time
+            taken.append((bench.camera.exposure_s, frame.image))
+            return frame
+
+        monkeypatch.setattr(bench.camera, "capture", noisy_capture)
+        frames = capture_frames(bench, program, _images(1, 0)[0])
+    assert [e for e, _ in taken] == [program.exposure_s[0]] + [program.exposure_s[1]] * 3 + [program.exposure_s[2]] * 2
+    images = [image for _, image in taken]
+    np.testing.assert_allclose(frames[0], images[0])
+    np.testing.assert_allclose(frames[1], (images[1] + images[2] + images[3]) / 3)
+    np.testing.assert_allclose(frames[2], (images[4] + images[5]) / 2)
+
+
+def test_noise_ratio_against_a_known_signal_and_noise() -> None:
+    """Signal of variance 4 plus independent noise of variance 0.25 per capture: ratio 0.0625."""
+    rng = np.random.default_rng(0)
+    signal = rng.normal(0.0, 2.0, (400, 2, 6, 6))
+    signal[:, 1] *= 0.5  # channel 1: variance 1, ratio 0.25
+    first = signal + rng.normal(0, 0.5, signal.shape)
+    again = signal + rng.normal(0, 0.5, signal.shape)
+    ratio = noise_ratio(first[:100], again[:100], first)
+    np.testing.assert_allclose(ratio, [0.0625, 0.25], rtol=0.1)
+    assert noise_ratio(first[:, :1] * 0, again[:, :1] * 0 + 1, first[:, :1] * 0)[0] == np.inf  # no signal at all
+
+
+def test_frames_for_noise_closed_form() -> None:
+    """n frames divide the noise ratio r by n: the noise-limited correlation 1/sqrt(1 + r/n) reaches rho when
+    n >= r / (1/rho^2 - 1); a pattern takes its worst channel's count, measured at its current frames."""
+    config = _config()
+    program = _program(config, 0)
+    rho = 0.999
+    allowed = 1 / rho**2 - 1  # 0.002003
+    np.testing.assert_array_equal(frames_for_noise(program, np.array([0.0, 0.0021, 0.01]), rho), [1, 2, 5])
+    program.set_frames([1, 2, 1])
+    np.testing.assert_array_equal(frames_for_noise(program, np.array([0.5 * allowed, 0.004, np.inf]), rho), [1, 4, MAX_FRAMES])
+    space = dataclasses.replace(program, patterns=program.patterns[:1], pattern_channels=[[0, 1, 2]], exposure_s=1e-3, frames=None)
+    np.testing.assert_array_equal(frames_for_noise(space, np.array([0.001, 0.009, 0.003]), rho), [5])
+    with pytest.raises(ValueError, match="correlation"):
+        frames_for_noise(program, np.zeros(3), 1.0)
+
+
+def test_fit_normalisation_averages_frames_until_the_noise_is_small() -> None:
+    """A dim, noisy bench: the fit measures each channel's noise and picks frames so that, measured again from
+    fresh captures at those frames, every channel's noise ratio is near or under the allowed one."""
+    config = BenchConfig.model_validate({"simulation": {"clock": "virtual", "noise": True, "throughput": 3e-5, "seed": 4}})
+    program = _program(config, 0)
+    images = _images(12, 1)
+    with torch.no_grad():
+        digital = _student(0).features(torch.from_numpy(images)).numpy()
+    with open_bench(config, emission=True) as bench:
+        fit = fit_normalisation(bench, program, digital, images, expose=False, repeats=6)
+        assert fit["frames"] == program.frames.tolist() and max(fit["frames"]) > 1
+        assert len(fit["noise_ratio"]) == CHANNELS
+        first, again = run_batch(bench, program, images[:6]), run_batch(bench, program, images[:6])
+        after = noise_ratio(first, again, run_batch(bench, program, images))
+    allowed = 1 / NOISE_CORRELATION**2 - 1
+    assert np.all(after < 2.0 * allowed), (after / allowed, program.frames)
+    before = np.array(fit["noise_ratio"])
+    np.testing.assert_allclose(after[program.frames > 1] * program.frames[program.frames > 1],
+                               before[program.frames > 1], rtol=0.6)

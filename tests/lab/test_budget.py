@@ -56,6 +56,20 @@ def test_per_mask_exposures_are_summed():
         predict_budget(_bench(), masks=2, exposure_s=[0.001, float("nan")])
 
 
+def test_averaged_frames_are_full_captures():
+    transfer = 0.001 + 100 * 200 * 2 / 40e6
+    budget = predict_budget(_bench(), masks=3, exposure_s=[0.001, 0.005, 0.0005], frames=[2, 1, 3])
+    # 6 captures, 3 mask changes: exposures 2*1 + 5 + 3*0.5 ms; every capture but the last transferred inside the segment
+    assert budget.segments_s["exposure_start->exposure_end"] == pytest.approx(0.0085 + 2 * 0.010 + 5 * transfer)
+    assert budget.latency_s == pytest.approx(0.004 + 3 * 0.010 + 0.0085 + 6 * transfer)
+    assert predict_budget(_bench(), masks=1, frames=4).segments_s["exposure_start->exposure_end"] == pytest.approx(
+        4 * 0.002 + 3 * transfer)
+    with pytest.raises(ValueError, match="one per mask"):
+        predict_budget(_bench(), masks=3, frames=[1, 2])
+    with pytest.raises(ValueError, match="whole numbers"):
+        predict_budget(_bench(), masks=2, frames=[1, 0])
+
+
 def test_compute_bound_throughput_and_helpers():
     budget = predict_budget(_bench(exposure_s=1e-6, readout_s=0.0, link_MBps=0.0), backend_s=0.05)
     assert budget.throughput_fps == pytest.approx(20.0)

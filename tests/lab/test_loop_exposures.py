@@ -1,5 +1,6 @@
-"""The pipelined loop with one camera exposure per mask: each capture at its mask's exposure, the same
-features as the synchronous ``run_batch``, and the budget's exposure segment = the sum of the exposures."""
+"""The pipelined loop with one camera exposure and frame count per mask: each capture at its mask's exposure,
+the same features as the synchronous ``run_batch``, and the budget's exposure segment = the sum of the
+captures."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from osclc.models.architecture import ArchConfig, build_model
 from osclc.models.folding import fold
 
 EXPOSURES_S = [1e-3, 3e-3, 0.4e-3]
+FRAMES = [2, 1, 3]
 
 
 def _config() -> BenchConfig:
@@ -33,12 +35,13 @@ def _config() -> BenchConfig:
 
 @pytest.fixture(scope="module")
 def program():
-    """A 3-channel student compiled for time multiplexing, its masks at unequal exposures."""
+    """A 3-channel student compiled for time multiplexing, its masks at unequal exposures and frame counts."""
     torch.manual_seed(0)
     student = build_model(ArchConfig(variant="sclc", detector="intensity", channels=[len(EXPOSURES_S)]), 1, 8, 10).eval()
     config = _config()
     compiled = compile_program(fold(student), CalibrationRecord.identity(config), config, multiplex="time")
     compiled.set_exposure(EXPOSURES_S)
+    compiled.set_frames(FRAMES)
     return compiled
 
 
@@ -52,12 +55,14 @@ def test_loop_captures_each_mask_at_its_exposure_and_matches_run_batch(program, 
             outcome = run_loop(bench, program, images, None, LoopConfig(), run=run, keep_features=True, progress=None)
     assert outcome.lost == 0 and outcome.features is not None
     np.testing.assert_allclose(outcome.features, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
-    budget = predict_budget(config, masks=len(EXPOSURES_S), exposure_s=program.exposure_s.tolist())
+    budget = predict_budget(config, masks=len(EXPOSURES_S), exposure_s=program.exposure_s.tolist(), frames=FRAMES)
+    rows, cols = config.camera.shape
+    between = config.camera.readout_s + rows * cols * 2 / 200e6  # readout + transfer (12 bits in 2 bytes) between frames
     for row in read_run(run.folder).records("frames"):
         captures = row["captures"]
-        assert [c["mask"] for c in captures] == [0, 1, 2]
+        assert [c["mask"] for c in captures] == [0, 1, 2] and [c["frames"] for c in captures] == FRAMES
         durations = [(c["exposure_end_ns"] - c["exposure_start_ns"]) / 1e9 for c in captures]
-        np.testing.assert_allclose(durations, EXPOSURES_S, atol=2e-9)
+        np.testing.assert_allclose(durations, [n * e + (n - 1) * between for n, e in zip(FRAMES, EXPOSURES_S)], atol=5e-9)
         s = row["stamps_ns"]
         assert (s["exposure_end"] - s["exposure_start"]) / 1e9 == pytest.approx(
             budget.segments_s["exposure_start->exposure_end"], abs=3e-9)
