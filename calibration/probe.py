@@ -80,7 +80,7 @@ class BenchProbe:
             camera.start()
         total = np.zeros(camera.shape, np.float64)
         for _ in range(average):
-            total += camera.capture(timeout_s=self.bench.config.timeout_s).image
+            total += camera.capture(timeout_s=self.bench.config.timeout_s + camera.exposure_s).image
             self.captures += 1
         return total / average
 
