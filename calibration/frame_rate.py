@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from osclc.drivers.slm import switch_time_s
+
 
 def frame_transfer_s(camera: Any) -> float:
     """Seconds to move one full camera frame over the link (0 when ``link_MBps`` is 0 = instantaneous)."""
@@ -29,8 +31,9 @@ def capture_s(camera: Any, exposure_s: float) -> float:
 
 
 def pattern_switch_s(slm: Any) -> float:
-    """Seconds from sending a new SLM pattern until it can be used: at least one video frame, and the settle time."""
-    return max(slm.settle_s, 1.0 / slm.refresh_hz)
+    """Seconds from sending a new SLM pattern until it can be used (``slm``: the bench config's SLM section;
+    what ``SLM.display`` waits, :func:`osclc.drivers.slm.switch_time_s`)."""
+    return switch_time_s(slm.settle_s, slm.refresh_hz)
 
 
 def image_period_s(

@@ -17,7 +17,11 @@ measured at once, each pair sent by its own blaze to its own far-field spot:
   free of ``B``. Four pairings (horizontal / vertical, even / odd) x 6 steps cover every neighbour
   difference (more frames when the spots do not fit at once).
 - The Zernike coefficients (Noll 2 .. ``terms``, over the circle through the corners of the measured
-  box) whose superpixel means best explain all the differences are found by weighted least squares;
+  box) whose superpixel means best explain all the differences are found by weighted least squares.
+  By default the terms go up to radial order ``grid // 2`` (Noll 15 for an 8 x 8 grid,
+  :func:`default_terms`): higher orders vary faster than the superpixels sample them, and fitting
+  them turns measurement error into wavefront error (realistic bench, same 51 captures: residual
+  against the simulated truth 0.045 rad with 15 terms, 0.069 rad with 36, noise off or on alike);
   the correction is minus that wavefront, without its tilt over the measured box (a tilt only moves
   the image, which the camera registration, measured with the correction displayed, absorbs).
 - Only the SLM area the models use is tiled (``box``: bins up to +-P/2); outside it the correction
@@ -55,6 +59,13 @@ class WavefrontResult:
     coefficients: np.ndarray
     differences: np.ndarray
     misfit_rad: float
+
+
+def default_terms(grid: int) -> int:
+    """Zernike terms (highest Noll index) a ``grid`` x ``grid`` superpixel measurement supports: every term up
+    to radial order ``grid // 2``, i.e. ``(n + 1)(n + 2) / 2`` for ``n = grid // 2``."""
+    order = int(grid) // 2
+    return (order + 1) * (order + 2) // 2
 
 
 def zernike_basis(shape: tuple[int, int], terms: int, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -137,14 +148,15 @@ def _pair_harmonics(
 
 def measure_wavefront(
     probe: BenchProbe, lut: np.ndarray, far_field: FarFieldMap, box: tuple[int, int, int, int], grid: int = 8,
-    terms: int = 36, spot_sigma_px: float = 0.35, reach: float = 0.4, min_signal: float = 0.05, average: int = 1,
+    terms: int | None = None, spot_sigma_px: float = 0.35, reach: float = 0.4, min_signal: float = 0.05, average: int = 1,
 ) -> WavefrontResult:
     """Measure the SLM wavefront error over ``box`` (row0, row1, col0, col1: the SLM area the models use,
     tiled ``grid`` x ``grid``; see the module doc); 48 .. 72 captures for ``grid=8``. Pairs whose
     interference is weaker than ``min_signal`` of the strongest (unlit corners) are left out; the others
     are weighted by their interference amplitude. ``spot_sigma_px``: the input spot (input pixels),
-    small so that it lights the whole box."""
+    small so that it lights the whole box. ``terms``: highest Noll index fitted (default :func:`default_terms`)."""
     shape = probe.slm_shape
+    terms = default_terms(grid) if terms is None else int(terms)
     sp_rows, sp_cols = superpixel_index(shape, grid, box)
     superpixel_px = min(box[1] - box[0], box[3] - box[2]) / grid
     frequencies = _spot_frequencies(far_field, probe.bench.camera.shape, superpixel_px, reach)

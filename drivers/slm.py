@@ -17,12 +17,20 @@ from osclc.drivers.errors import InvalidSetting
 from osclc.drivers.retry import RetryPolicy
 
 
+def switch_time_s(settle_s: float, refresh_hz: float) -> float:
+    """Seconds from sending a pattern until it can be used: the next video frame carries it (``1 / refresh_hz``)
+    and the liquid crystal settles (``settle_s``); the larger of the two (a settle time as vendors quote it
+    includes the frame it arrives in)."""
+    return max(float(settle_s), 1.0 / float(refresh_hz))
+
+
 class SLM(Device, ABC):
     """Phase-only spatial light modulator.
 
     ``shape`` (rows, cols) pixels, ``pitch_m`` pixel pitch (m), ``bit_depth`` bits per gray level,
     ``settle_s`` time (s) from sending a pattern until the liquid crystal has settled,
-    ``refresh_hz`` frame rate of its video input (Hz). ``displayed`` is a copy of the last gray levels sent.
+    ``refresh_hz`` frame rate of its video input (Hz); a new pattern is waited for :attr:`switch_s`.
+    ``displayed`` is a copy of the last gray levels sent.
     """
 
     kind = "SLM"
@@ -46,6 +54,11 @@ class SLM(Device, ABC):
         self.refresh_hz = self._check_number("refresh_hz", refresh_hz, 1e-3, 1e5, "Hz")
         self.displayed: np.ndarray | None = None
         self.displays = 0
+
+    @property
+    def switch_s(self) -> float:
+        """Seconds :meth:`display` waits for a new pattern (:func:`switch_time_s`)."""
+        return switch_time_s(self.settle_s, self.refresh_hz)
 
     @property
     def levels(self) -> int:
@@ -75,17 +88,17 @@ class SLM(Device, ABC):
         return np.array(values, dtype=self.dtype, order="C", copy=True)
 
     def display(self, values: np.ndarray) -> int:
-        """Show gray levels ``values`` (integer array of :attr:`shape`), wait ``settle_s``; returns the settled time (ns)."""
+        """Show gray levels ``values`` (integer array of :attr:`shape`), wait :attr:`switch_s`; returns the settled time (ns)."""
         pattern = self.validate(values)
         self._hw("display a pattern", lambda: self._display_hw(pattern))
         self.displayed = pattern
         self.displays += 1
-        return self._wait(self.settle_s)
+        return self._wait(self.switch_s)
 
     def blank(self) -> int:
-        """Show the blank pattern (all gray level 0), wait ``settle_s``; returns the settled time (ns)."""
+        """Show the blank pattern (all gray level 0), wait :attr:`switch_s`; returns the settled time (ns)."""
         self._make_safe()
-        return self._wait(self.settle_s)
+        return self._wait(self.switch_s)
 
     def _make_safe(self) -> None:
         """Show the blank pattern (no wait); :meth:`close` does this first."""

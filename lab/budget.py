@@ -3,15 +3,15 @@
 Per frame, with ``M`` masks (1 for a static or space-multiplexed program, one per output channel
 for time multiplexing, each mask with its own exposure) the bench is busy for
 
-    input settle + M x (SLM settle if M > 1) + sum of the M exposures + M x (sensor readout + frame bytes / link bandwidth)
+    input settle + M x (SLM switch if M > 1) + sum of the captures' exposures + captures x (sensor readout + frame bytes / link bandwidth)
 
 (the optical stage: the input cannot change while the camera still integrates), then the host
 spends the readout/corrections time and the backend time, each measured once on the machine that
 runs the loop (or given, e.g. the paper's GPU figure). The frame transfer (``rows x cols x
 ceil(bit_depth / 8)`` bytes of the full camera frame over ``link_MBps``) comes from
 :mod:`osclc.calibration.frame_rate`, the compiler's timing model. An SLM pattern costs
-``slm.settle_s``, what ``SLM.display`` waits (the compiler's model also waits one video frame,
-``1 / refresh_hz``). The predicted latency is the sum of those times; the predicted throughput is
+``max(slm.settle_s, 1 / slm.refresh_hz)``, what ``SLM.display`` waits and the compiler's model counts.
+A mask whose frames are averaged is captured that many times. The predicted latency is the sum of those times; the predicted throughput is
 the rate of the slowest of the three pipeline stages (optical, readout, backend), which run
 concurrently.
 
@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from numbers import Real
 from typing import Sequence
 
-from osclc.calibration.frame_rate import frame_transfer_s
+from osclc.calibration.frame_rate import frame_transfer_s, pattern_switch_s
 from osclc.drivers.bench_config import BenchConfig
 
 
@@ -75,7 +75,7 @@ def predict_budget(
     counts = _frames_per_mask(frames, masks)
     captures = sum(counts)
     per_transfer = cam.readout_s + frame_transfer_s(cam)
-    slm = bench.slm.settle_s if masks > 1 else 0.0
+    slm = pattern_switch_s(bench.slm) if masks > 1 else 0.0
     segments = {
         "optical.start->input_settled": bench.input.settle_s,
         "input_settled->exposure_start": slm,

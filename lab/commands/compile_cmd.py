@@ -86,7 +86,8 @@ def _compile(args: argparse.Namespace) -> int:
                                 for o, c in enumerate(correlation)])
         run.set_metrics(
             multiplex=program.multiplex, encoding=program.encoding, patterns=int(program.patterns.shape[0]),
-            input_scale=program.input_scale, exposure_s=program.exposure_s.tolist(), compile_s=compile_s,
+            input_scale=program.input_scale, exposure_s=program.exposure_s.tolist(), frames=program.frames.tolist(),
+            compile_s=compile_s,
             frame_rate_time_hz=program.frame_rate_hz.get("time"), frame_rate_space_hz=program.frame_rate_hz.get("space"),
             correlation_min=float(np.min(correlation)), correlation_mean=float(np.mean(correlation)),
             model_hash=program.model_hash, calibration_hash=program.calibration_hash,

@@ -21,8 +21,10 @@ import pytest
 from osclc.calibration.calibrate import calibrate
 from osclc.calibration.fitting import remove_plane
 from osclc.calibration.record import apply_affine
+from osclc.calibration.wavefront import default_terms
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
+from osclc.drivers.zernike import noll_to_nm
 
 ZERNIKE = (4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
 
@@ -125,3 +127,10 @@ def test_record_complete(calibrated):
     record.check_bench(config)
     # hot pixels found in the dark frame
     assert record.fits["dark"]["hot_pixels"] > 0
+
+
+@pytest.mark.parametrize("grid,order", [(4, 2), (8, 4), (12, 6)])
+def test_default_wavefront_terms_are_every_zernike_up_to_radial_order_grid_over_2(grid: int, order: int) -> None:
+    terms = default_terms(grid)
+    assert max(noll_to_nm(j)[0] for j in range(1, terms + 1)) == order
+    assert noll_to_nm(terms + 1)[0] == order + 1

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import yaml
 
+from osclc.calibration.frame_rate import frame_transfer_s
 from osclc.configs import bundled
+from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.budget import frame_bytes, predict_budget
 from osclc.lab.loop_config import LoopConfig
@@ -17,7 +20,7 @@ def _bench(**camera) -> BenchConfig:
     return BenchConfig.model_validate(
         {
             "input": {"settle_s": 0.004},
-            "slm": {"settle_s": 0.010},
+            "slm": {"settle_s": 0.010, "refresh_hz": 200.0},
             "camera": {"shape": [100, 200], "bit_depth": 12, "exposure_s": 0.002, "readout_s": 0.001, "link_MBps": 40.0, **camera},
         }
     )
@@ -54,6 +57,18 @@ def test_per_mask_exposures_are_summed():
         predict_budget(_bench(), masks=3, exposure_s=[0.001, 0.002])
     with pytest.raises(ValueError, match="positive"):
         predict_budget(_bench(), masks=2, exposure_s=[0.001, float("nan")])
+
+
+def test_a_slow_video_frame_sets_the_mask_switch_as_in_the_driver():
+    """Settle 2 ms on a 60 Hz SLM: each mask costs one video frame, in the budget and in ``SLM.display``."""
+    config = BenchConfig.model_validate({"slm": {"settle_s": 0.002, "refresh_hz": 60.0}, "simulation": {"clock": "virtual"}})
+    one, three = predict_budget(config, masks=1), predict_budget(config, masks=3)
+    per_capture = config.camera.exposure_s + config.camera.readout_s + frame_transfer_s(config.camera)
+    assert three.latency_s - one.latency_s == pytest.approx(3 * (1 / 60) + 2 * per_capture)
+    with open_bench(config) as bench:
+        start = bench.slm.clock.now_ns()
+        settled = bench.slm.display(np.zeros(bench.slm.shape, np.uint8))
+    assert (settled - start) / 1e9 == pytest.approx(1 / 60)
 
 
 def test_averaged_frames_are_full_captures():
