@@ -99,6 +99,8 @@ def _compile(args: argparse.Namespace) -> int:
     rates = ", ".join(f"{mode} {rate:.3g} Hz" if rate is not None else f"{mode} does not fit" for mode, rate in program.frame_rate_hz.items())
     print(f"program: {folder} ({program.multiplex} multiplexing, {program.patterns.shape[0]} mask(s), {program.encoding} encoding; "
           f"predicted frame rate {rates}; compiled in {compile_s:.2f} s)")
+    if program.captures > len(program.patterns):
+        print(f"camera noise: {program.captures} captures per image (frames averaged per mask: {program.frames.tolist()})")
     print(f"camera vs digital features on {len(captured)} check images: correlation min {min(correlation):.4f}, mean {np.mean(correlation):.4f}")
     print(f"run: {run.folder}")
     return 0
