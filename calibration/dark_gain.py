@@ -42,14 +42,15 @@ def measure_dark(probe: BenchProbe, frames: int = 4, long_exposure_s: float = 0.
     probe.emission(False)
     base = float(camera.exposure_s)
     exposures = [base, float(np.clip(max(long_exposure_s, base), *camera.exposure_range_s))]
-    means, noise = [], {}
+    means, sigmas = [], []
     for exposure in exposures:
         camera.exposure_s = exposure
         first, second = probe.raw(frames), probe.raw(frames)
         means.append(0.5 * (first + second))
         # difference of two means of `frames` frames: variance 2 sigma^2 / frames per pixel
-        noise[f"{exposure:.6g}"] = float(np.median(np.abs(first - second)) / 0.6745 * np.sqrt(frames / 2.0))
+        sigmas.append(float(np.median(np.abs(first - second)) / 0.6745 * np.sqrt(frames / 2.0)))
     camera.exposure_s = base
+    noise = {f"{exposure:.6g}": sigma for exposure, sigma in zip(exposures, sigmas)}
     level = np.median(means[0])
     hot = means[0] > level + 0.5 * (camera.max_count - level)
     span = exposures[1] - exposures[0]
@@ -57,7 +58,7 @@ def measure_dark(probe: BenchProbe, frames: int = 4, long_exposure_s: float = 0.
     if span > 0:
         per_s = (means[1] - means[0]) / span
         # noise of one pixel's growth: each mean averages 2 * frames frames
-        spread = np.hypot(*[noise[f"{e:.6g}"] for e in exposures]) / np.sqrt(2 * frames) / span
+        spread = np.hypot(*sigmas) / np.sqrt(2 * frames) / span
         typical = float(np.median(per_s[~hot]))
         per_s = np.where(np.abs(per_s - typical) > significance * spread, per_s, typical)
     # the offset from both exposures (the same as the short one where a pixel keeps its own growth)

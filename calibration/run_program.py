@@ -162,10 +162,14 @@ def auto_expose(bench: Any, program: OpticalProgram, images: Sequence[np.ndarray
         if settled.all():
             break
         program.set_exposure(np.where(settled, program.exposure_s, wanted))
-    # the predicted rate of the program's multiplexing follows its exposures
+    _update_frame_rate(bench, program)
+    return program.exposure_s.copy()
+
+
+def _update_frame_rate(bench: Any, program: OpticalProgram) -> None:
+    """Re-predict the rate of the program's multiplexing from its exposures and frames on ``bench``."""
     program.frame_rate_hz[program.multiplex] = frame_rate.predicted_frame_rate_hz(
         program.multiplex, program.out_channels, bench.config, program.exposure_s, program.frames)
-    return program.exposure_s.copy()
 
 
 def noise_ratio(first: np.ndarray, again: np.ndarray, features: np.ndarray) -> np.ndarray:
@@ -227,18 +231,17 @@ def fit_normalisation(
         offsets.append(offset)
         corr.append(normalised_correlation(x, y))
     ratio = np.zeros(program.out_channels)
-    if repeats > 0:
-        count = min(int(repeats), len(images))
-        ratio = noise_ratio(raw[:count], run_batch(bench, program, images[:count]), raw)
+    repeated = min(max(int(repeats), 0), len(images))
+    if repeated:
+        ratio = noise_ratio(raw[:repeated], run_batch(bench, program, images[:repeated]), raw)
         program.set_frames(frames_for_noise(program, ratio))
-        program.frame_rate_hz[program.multiplex] = frame_rate.predicted_frame_rate_hz(
-            program.multiplex, program.out_channels, bench.config, program.exposure_s, program.frames)
+        _update_frame_rate(bench, program)
     program.feature_gain = np.asarray(gains, dtype=np.float64)
     program.feature_offset = np.asarray(offsets, dtype=np.float64)
     program.validate()
     program.info["normalisation"] = {
         "images": int(images.shape[0]), "exposure_s": program.exposure_s.tolist(), "correlation": corr,
-        "noise_ratio": [float(r) if np.isfinite(r) else None for r in ratio], "repeated_images": int(min(max(repeats, 0), len(images))),
+        "noise_ratio": [float(r) if np.isfinite(r) else None for r in ratio], "repeated_images": repeated,
         "frames": program.frames.tolist(),
     }
     return program.info["normalisation"]
