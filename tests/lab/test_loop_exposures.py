@@ -66,3 +66,22 @@ def test_loop_captures_each_mask_at_its_exposure_and_matches_run_batch(program, 
         s = row["stamps_ns"]
         assert (s["exposure_end"] - s["exposure_start"]) / 1e9 == pytest.approx(
             budget.segments_s["exposure_start->exposure_end"], abs=3e-9)
+
+
+def test_a_frame_dropped_while_averaging_is_retried_and_the_laser_ends_off(program) -> None:
+    """Dropped frames (10 % of captures) in the middle of a mask's averaged frames: the loop retries the image,
+    every image ends ok with the same features as a fault-free run, and closing leaves the laser off."""
+    images = np.random.default_rng(1).uniform(0, 1, (6, 1, 8, 8)).astype(np.float32)
+    with open_bench(_config()) as bench:
+        prepare(bench, program)
+        expected = run_batch(bench, program, images)
+    faulty = _config().model_copy(deep=True)
+    faulty.simulation.faults.seed = 5
+    faulty.simulation.faults.camera.drop_probability = 0.1
+    with open_bench(faulty) as bench:
+        prepare(bench, program)
+        assert bench.laser.emission is True
+        outcome = run_loop(bench, program, images, None, LoopConfig(retries=10), keep_features=True, progress=None)
+    assert outcome.lost == 0 and bench.camera._faults.injected.count("drop") > 0
+    np.testing.assert_allclose(outcome.features, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
+    assert bench.laser.emission is False and all(device.closed for device in bench.devices().values())
