@@ -41,8 +41,8 @@ import yaml  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_result  # noqa: E402
 
-from osclc.calibration.calibrate import calibrate  # noqa: E402
-from osclc.calibration.fitting import remove_plane  # noqa: E402
+from osclc.calibration.measure.calibrate import calibrate  # noqa: E402
+from osclc.calibration.measure.fitting import remove_plane  # noqa: E402
 from osclc.calibration.record import apply_affine  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
 from osclc.drivers.bench import open_bench  # noqa: E402

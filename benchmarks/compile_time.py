@@ -32,10 +32,10 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, time_call, write_result  # noqa: E402
 
-from osclc.calibration.compiler import compile_program  # noqa: E402
+from osclc.calibration.compiler.pipeline import compile_program  # noqa: E402
 from osclc.calibration.record import CalibrationRecord  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
-from osclc.models.architecture import ArchConfig, build_model  # noqa: E402
+from osclc.models.networks.architecture import ArchConfig, build_model  # noqa: E402
 from osclc.models.folding import fold  # noqa: E402
 
 SLM_SHAPE = (1152, 1920)

@@ -1,7 +1,7 @@
 """Forward time of the teacher CNN vs the SCLC layer by layer vs the folded SCLC (paper Fig. 3).
 
 For each input size N (32 ... 1024) the networks use the default plan for that size
-(``osclc.models.plan.default_plan``: the real AlexNet plan from 160 px up, so 224 is AlexNet),
+(``osclc.models.networks.plan.default_plan``: the real AlexNet plan from 160 px up, so 224 is AlexNet),
 3 input channels and 10 classes, in eval mode under ``torch.no_grad``:
 
 - ``teacher``: the AlexNet-style CNN (cuDNN / oneDNN convolutions);
@@ -44,9 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, time_call, write_result  # noqa: E402
 
 from osclc.models.folding import fold  # noqa: E402
-from osclc.models.plan import default_plan  # noqa: E402
-from osclc.models.sclc import SCLC  # noqa: E402
-from osclc.models.teachers import AlexNetTeacher  # noqa: E402
+from osclc.models.networks.plan import default_plan  # noqa: E402
+from osclc.models.networks.sclc import SCLC  # noqa: E402
+from osclc.models.networks.teachers import AlexNetTeacher  # noqa: E402
 
 SIZES = [32, 64, 128, 224, 256, 512, 1024]
 QUICK_SIZES = [32, 128, 224, 512]

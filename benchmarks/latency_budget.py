@@ -2,7 +2,7 @@
 
 The paper (Table II) estimates the OSCLC runtime as ~0.32 ms of transfer (a 100 kB frame over
 USB 3.0 at 2500 Mbit/s) + ~0.28 ms of backend on a Tesla P100 = 0.6 ms per 224 x 224 image.
-``configs/bench-paper.yaml`` describes that bench; ``osclc.lab.budget.predict_budget`` recomputes
+``configs/bench-paper.yaml`` describes that bench; ``osclc.lab.latency.budget.predict_budget`` recomputes
 it from the config alone with the paper's backend time, and does the same for a typical LCoS input
 (60 Hz and 500 Hz, ``configs/bench-lcos-typical.yaml``) and a DMD input (10 kHz and 30 kHz,
 ``configs/bench-dmd-typical.yaml``), each with the same camera, link and backend time.
@@ -25,7 +25,7 @@ from common import RESULTS, write_result  # noqa: E402
 
 from osclc.configs import bundled  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
-from osclc.lab.budget import predict_budget  # noqa: E402
+from osclc.lab.latency.budget import predict_budget  # noqa: E402
 
 PAPER_BACKEND_S = 0.28e-3  # Tesla P100, one image (paper, Table II discussion)
 PAPER_TOTAL_S = 0.6e-3  # the paper's OSCLC estimate
@@ -86,7 +86,7 @@ def markdown(table: list[dict]) -> str:
     paper = table[0]
     lines += [
         "",
-        f"Predicted by `osclc.lab.budget.predict_budget` from the bench configs alone (camera frame "
+        f"Predicted by `osclc.lab.latency.budget.predict_budget` from the bench configs alone (camera frame "
         f"{paper['frame_bytes']:,} bytes over USB 3.0, 312.5 MB/s) with the paper's backend time "
         f"(0.28 ms, Tesla P100). The paper's own estimate is {PAPER_TRANSFER_S * 1e3:.2f} ms transfer + "
         f"{PAPER_BACKEND_S * 1e3:.2f} ms backend = {PAPER_TOTAL_S * 1e3:.1f} ms; the model gives "

@@ -1,7 +1,7 @@
 """Pipelined loop throughput and latency for 2-5 stages of unequal cost, and the optical loop on the simulated bench.
 
 Part 1, synthetic stages: each stage waits a set time. For each stage count the same frames run
-through ``osclc.lab.pipeline.Pipeline`` with pacing ``bottleneck`` (the loop default) and ``free``;
+through ``osclc.lab.loop.pipeline.Pipeline`` with pacing ``bottleneck`` (the loop default) and ``free``;
 the figures are
 
 - throughput / rate of the slowest stage (rate = 1 / that stage's measured median service time,
@@ -9,7 +9,7 @@ the figures are
 - median end-to-end latency / sum of the stages' measured medians, goal ~ 1 with bottleneck pacing
   (free running adds the time frames wait in the bounded queues before the slowest stage).
 
-Part 2, the real loop (``osclc.lab.infer.infer``) on the simulated bench with real waiting
+Part 2, the real loop (``osclc.lab.jobs.infer.infer``) on the simulated bench with real waiting
 (input settle, exposure, sensor readout, link transfer set in the bench config) for a 1-channel
 student (one static mask) and a 4-channel student (time multiplexed, 4 masks per frame): measured median latency against the budget predicted
 from the bench config (goal: within 10 %), and measured throughput against the predicted rate of
@@ -38,18 +38,18 @@ import tempfile  # noqa: E402
 
 import torch  # noqa: E402
 
-from osclc.calibration.compiler import compile_program  # noqa: E402
+from osclc.calibration.compiler.pipeline import compile_program  # noqa: E402
 from osclc.calibration.record import CalibrationRecord  # noqa: E402
-from osclc.calibration.run_program import fit_normalisation  # noqa: E402
+from osclc.calibration.execute import fit_normalisation  # noqa: E402
 from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
 from osclc.lab.backend_files import save_backend  # noqa: E402
-from osclc.lab.infer import infer  # noqa: E402
-from osclc.lab.latency_stats import percentile, throughput_fps  # noqa: E402
-from osclc.lab.loop_config import LoopConfig  # noqa: E402
-from osclc.lab.pipeline import Pipeline, PipelineItem, Stage  # noqa: E402
-from osclc.models.architecture import ArchConfig, build_model  # noqa: E402
-from osclc.models.data_spec import load_dataset  # noqa: E402
+from osclc.lab.jobs.infer import infer  # noqa: E402
+from osclc.lab.latency.stats import percentile, throughput_fps  # noqa: E402
+from osclc.lab.loop.config import LoopConfig  # noqa: E402
+from osclc.lab.loop.pipeline import Pipeline, PipelineItem, Stage  # noqa: E402
+from osclc.models.networks.architecture import ArchConfig, build_model  # noqa: E402
+from osclc.models.data.spec import load_dataset  # noqa: E402
 from osclc.models.folding import fold  # noqa: E402
 
 SIM_TIMING = {

@@ -4,7 +4,7 @@ For a digits SCLC student (``--checkpoint``, or one trained here with the bundle
 ``train-student-digits.yaml``), on ``configs/bench-sim-realistic.yaml`` (virtual clock: the optics,
 noise and imperfections are unchanged, only waiting is skipped):
 
-1. calibrations: ``measured`` (``osclc.calibration.calibrate``, all steps, through the drivers only) and
+1. calibrations: ``measured`` (``osclc.calibration.measure.calibrate``, all steps, through the drivers only) and
    ``skipped`` (``CalibrationRecord.identity``: linear LUT, nominal affines, flat wavefront);
 2. for each: compile (auto multiplexing and encoding; ``compile_candidates``: with the measured
    calibration the patterns are compensated for the measured SLM crosstalk; without it, for double
@@ -38,18 +38,18 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_result  # noqa: E402
 
-from osclc.calibration.calibrate import calibrate  # noqa: E402
-from osclc.calibration.compiler import compile_candidates  # noqa: E402
+from osclc.calibration.measure.calibrate import calibrate  # noqa: E402
+from osclc.calibration.compiler.pipeline import compile_candidates  # noqa: E402
 from osclc.calibration.record import CalibrationRecord  # noqa: E402
-from osclc.calibration.run_program import best_by_fit, normalised_correlation, prepare, run_batch  # noqa: E402
+from osclc.calibration.execute import best_by_fit, normalised_correlation, prepare, run_batch  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
 from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
-from osclc.lab.config_files import load_config  # noqa: E402
-from osclc.models.checkpoints import load_checkpoint  # noqa: E402
-from osclc.models.data_spec import load_dataset  # noqa: E402
+from osclc.lab.config.files import load_config  # noqa: E402
+from osclc.models.training.checkpoints import load_checkpoint  # noqa: E402
+from osclc.models.data.spec import load_dataset  # noqa: E402
 from osclc.models.folding import fold  # noqa: E402
-from osclc.models.training import train_model  # noqa: E402
+from osclc.models.training.trainer import train_model  # noqa: E402
 
 
 def student(checkpoint: str | None, data) -> tuple[torch.nn.Module, str]:

@@ -10,7 +10,7 @@ does not depend on them), the same channel plan for both networks:
 - ``student_folded``: the folded student (one operator per level, partial DFTs), then its decoder:
   the digital deployment;
 - ``student_optical``: the frontend on the bench (``bench-paper.yaml``: the paper's transfer-bound
-  bench), predicted by the loop's budget model (:func:`osclc.lab.budget.predict_budget`) with one
+  bench), predicted by the loop's budget model (:func:`osclc.lab.latency.budget.predict_budget`) with one
   space-multiplexed mask per level and the decoder time (``backend_s``) measured here. The host
   readout (camera pixels -> feature maps) is not included (``readout_s = 0``): it depends on the
   compiled program; the loop measures it.
@@ -40,10 +40,10 @@ from common import RESULTS, time_call, write_result  # noqa: E402
 
 from osclc.configs import bundled  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
-from osclc.lab.budget import predict_budget  # noqa: E402
-from osclc.models.device import select_device  # noqa: E402
-from osclc.models.sclc_unet import SCLCUNet, fold_levels  # noqa: E402
-from osclc.models.unet import UNet  # noqa: E402
+from osclc.lab.latency.budget import predict_budget  # noqa: E402
+from osclc.models.torch_device import select_device  # noqa: E402
+from osclc.models.networks.sclc_unet import SCLCUNet, fold_levels  # noqa: E402
+from osclc.models.networks.unet import UNet  # noqa: E402
 
 CHANNELS = [16, 32, 64, 128]
 CLASSES = 2

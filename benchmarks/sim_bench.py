@@ -27,7 +27,7 @@ from common import RESULTS, time_call, write_result  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
 from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
-from osclc.lab.config_files import load_config  # noqa: E402
+from osclc.lab.config.files import load_config  # noqa: E402
 
 
 def grid_config(q: int) -> BenchConfig:

@@ -41,9 +41,9 @@ def test_wheel_installs_under_one_namespace_and_runs(tmp_path):
         assert f"osclc/{package}/__init__.py" in names
     assert not any(n.startswith(("osclc/tests/", "osclc/benchmarks/", "osclc/runs/")) for n in names)
     shipped = {
-        "osclc/" + str(p.relative_to(src))
+        str(p.relative_to(src))
         for folder in ("models", "drivers", "calibration", "lab", "configs")
-        for p in (src / folder).rglob("*")
+        for p in (src / "osclc" / folder).rglob("*")
         if p.suffix in (".py", ".yaml")
     }
     assert shipped <= set(names), f"missing from the wheel (add the package to pyproject): {sorted(shipped - set(names))}"
@@ -56,7 +56,7 @@ def test_wheel_installs_under_one_namespace_and_runs(tmp_path):
     assert not (target / "models").exists() and not (target / "lab").exists()
     env = {**os.environ, "PYTHONPATH": str(target)}
     where = subprocess.run(
-        [sys.executable, "-c", "import osclc, osclc.lab.cli, osclc.models; print(osclc.__file__); print(osclc.models.__file__)"],
+        [sys.executable, "-c", "import osclc, osclc.lab.cli.main, osclc.models; print(osclc.__file__); print(osclc.models.__file__)"],
         cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
     ).stdout.split()
     assert all(path.startswith(str(target)) for path in where)

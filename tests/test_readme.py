@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from osclc.lab.cli import build_parser
-from osclc.lab.config_files import README_END, README_START, reference_markdown
+from osclc.lab.cli.main import build_parser
+from osclc.lab.config.files import README_END, README_START, reference_markdown
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -18,13 +18,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osclc.calibration.calibrate import calibrate
-from osclc.calibration.fitting import remove_plane
+from osclc.calibration.measure.calibrate import calibrate
+from osclc.calibration.measure.fitting import remove_plane
 from osclc.calibration.record import apply_affine
-from osclc.calibration.wavefront import default_terms
+from osclc.calibration.measure.wavefront import default_terms
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
-from osclc.drivers.zernike import noll_to_nm
+from osclc.drivers.physics.zernike import noll_to_nm
 
 ZERNIKE = (4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
 

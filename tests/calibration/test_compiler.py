@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from osclc.calibration import frame_rate
-from osclc.calibration import kernel_resampling as kr
-from osclc.calibration.compiler import CompileError, compile_program
-from osclc.calibration.layout import period_lattice, plan_layout
+from osclc.calibration.compiler import frame_rate
+from osclc.calibration.compiler import kernel_resampling as kr
+from osclc.calibration.compiler.pipeline import CompileError, compile_program
+from osclc.calibration.compiler.layout import period_lattice, plan_layout
 from osclc.calibration.record import CalibrationError, CalibrationRecord
-from osclc.calibration.run_program import fit_normalisation, normalised_correlation, run_image
+from osclc.calibration.execute import fit_normalisation, normalised_correlation, run_image
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 
@@ -181,7 +181,7 @@ def test_compiled_program_reproduces_the_digital_features_on_the_ideal_bench(mul
 
 def test_trained_shape_student_compiles_against_its_torch_features() -> None:
     """A folded SCLC (random weights) through the ideal bench: camera features vs FoldedSCLC.features."""
-    from osclc.models.architecture import ArchConfig, build_model
+    from osclc.models.networks.architecture import ArchConfig, build_model
     from osclc.models.folding import fold
 
     torch.manual_seed(0)
@@ -222,9 +222,9 @@ def test_realistic_bench_measured_calibration_against_skipped() -> None:
     misalignments), a 2-channel student; with the measured calibration the camera features follow the
     digital ones, with the calibration skipped (identity record) they do not. The full figures (64-channel
     digits student, test set, accuracy) are in ``benchmarks/optical_accuracy.py``."""
-    from osclc.calibration.calibrate import calibrate
+    from osclc.calibration.measure.calibrate import calibrate
     from osclc.configs import bundled
-    from osclc.lab.config_files import load_config
+    from osclc.lab.config.files import load_config
 
     config = load_config(bundled("bench-sim-realistic.yaml"), kind="bench")
     config = config.model_copy(update={"simulation": config.simulation.model_copy(update={"clock": "virtual"})})

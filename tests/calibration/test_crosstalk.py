@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osclc.calibration import crosstalk
+from osclc.calibration.compiler import crosstalk
 from osclc.calibration import encoding as enc
 from osclc.calibration.lut import level_nearest
 
@@ -119,12 +119,12 @@ def test_compiled_program_on_a_bench_with_fringing() -> None:
 
     import torch
 
-    from osclc.calibration.compiler import compile_program
+    from osclc.calibration.compiler.pipeline import compile_program
     from osclc.calibration.record import CalibrationRecord
-    from osclc.calibration.run_program import fit_normalisation, normalised_correlation, run_batch
+    from osclc.calibration.execute import fit_normalisation, normalised_correlation, run_batch
     from osclc.drivers.bench import open_bench
     from osclc.drivers.bench_config import BenchConfig
-    from osclc.models.architecture import ArchConfig, build_model
+    from osclc.models.networks.architecture import ArchConfig, build_model
     from osclc.models.folding import fold
     from sklearn.datasets import load_digits
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osclc.calibration.dark_gain import measure_dark
-from osclc.calibration.probe import BenchProbe
+from osclc.calibration.measure.dark_gain import measure_dark
+from osclc.calibration.measure.probe import BenchProbe
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 

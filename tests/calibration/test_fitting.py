@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osclc.calibration.fitting import FitError, centroid, fit_affine, remove_plane
-from osclc.calibration.fourier_geometry import _crossing
-from osclc.calibration.lut_measure import fit_ellipse_phase, grating
-from osclc.calibration.patterns import superpixel_index, used_box
+from osclc.calibration.measure.fitting import FitError, centroid, fit_affine, remove_plane
+from osclc.calibration.measure.fourier_geometry import _crossing
+from osclc.calibration.measure.lut_measure import fit_ellipse_phase, grating
+from osclc.calibration.measure.patterns import superpixel_index, used_box
 
 
 @pytest.mark.parametrize("alpha", [0.9, 1.57, 2.2])

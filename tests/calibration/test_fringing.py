@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import yaml
 
-from osclc.calibration.calibrate import calibrate
-from osclc.calibration.fringing import checkerboard, mean_transmittance
+from osclc.calibration.measure.calibrate import calibrate
+from osclc.calibration.measure.fringing import checkerboard, mean_transmittance
 from osclc.calibration.record import CalibrationRecord
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
-from osclc.lab.cli import main
+from osclc.lab.cli.main import main
 
 
 def gaussian_weights(sigma_px: float) -> np.ndarray:

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from osclc.calibration.camera_sampling import bicubic_taps
+from osclc.calibration.compiler.camera_sampling import bicubic_taps
 from osclc.calibration.program import OpticalProgram, ProgramError
 
 CAMERA = (40, 50)

@@ -105,7 +105,7 @@ def test_bad_pixels_round_trip_and_gain_positive(tmp_path):
 
 
 def test_fringing_and_zero_order_round_trip_and_hash(tmp_path):
-    from osclc.calibration.compiler import calibration_hash
+    from osclc.calibration.compiler.pipeline import calibration_hash
 
     record = CalibrationRecord.identity(BenchConfig())
     assert record.fringing_px == 0.0 and record.zero_order == 0.0

@@ -209,7 +209,7 @@ def test_truth_is_exposed_only_by_a_simulated_bench() -> None:
 def test_ideal_preset_switches_every_imperfection_off() -> None:
     from osclc.configs import bundled
     from osclc.drivers.bench_config import FaultsConfig, ImperfectionsConfig, ideal
-    from osclc.lab.config_files import load_config
+    from osclc.lab.config.files import load_config
 
     realistic = load_config(bundled("bench-sim-realistic.yaml"), kind="bench")
     assert realistic.simulation.imperfections != ImperfectionsConfig()

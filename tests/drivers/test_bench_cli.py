@@ -11,11 +11,11 @@ from osclc.configs import bundled
 from osclc.drivers.backends import BenchShared
 from osclc.drivers.bench_config import BenchConfig
 from osclc.drivers.errors import InvalidSetting
-from osclc.drivers.template_camera import TemplateCamera
-from osclc.drivers.template_input_modulator import TemplateInputModulator
-from osclc.drivers.template_laser import TemplateLaser
-from osclc.drivers.template_slm import TemplateSLM
-from osclc.lab.cli import main
+from osclc.drivers.templates.camera import TemplateCamera
+from osclc.drivers.templates.input_modulator import TemplateInputModulator
+from osclc.drivers.templates.laser import TemplateLaser
+from osclc.drivers.templates.slm import TemplateSLM
+from osclc.lab.cli.main import main
 from osclc.lab.runs import list_runs
 
 

@@ -15,8 +15,8 @@ if os.name != "posix":  # pragma: no cover
 
 from osclc.drivers.errors import DeviceDisconnected, DeviceError, DeviceProtocolError, DeviceTimeout, InterlockOpen, InvalidSetting  # noqa: E402
 from osclc.drivers.retry import RetryPolicy  # noqa: E402
-from osclc.drivers.serial_laser import SerialLaser  # noqa: E402
-from osclc.drivers.sim_obis import ObisFault, SimulatedObis  # noqa: E402
+from osclc.drivers.vendors.serial_laser import SerialLaser  # noqa: E402
+from osclc.drivers.sim.obis import ObisFault, SimulatedObis  # noqa: E402
 
 TIMEOUT_S = 0.2
 

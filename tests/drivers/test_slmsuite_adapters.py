@@ -13,9 +13,9 @@ from slmsuite.hardware.slms.simulated import SimulatedSLM  # noqa: E402
 from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.errors import DeviceError, DeviceTimeout, InvalidSetting  # noqa: E402
 from osclc.drivers.retry import RetryPolicy  # noqa: E402
-from osclc.drivers.slmsuite_camera import SlmsuiteCamera  # noqa: E402
-from osclc.drivers.slmsuite_common import import_slmsuite_class  # noqa: E402
-from osclc.drivers.slmsuite_slm import SlmsuiteInputModulator, SlmsuiteSLM  # noqa: E402
+from osclc.drivers.vendors.slmsuite_camera import SlmsuiteCamera  # noqa: E402
+from osclc.drivers.vendors.slmsuite_common import import_slmsuite_class  # noqa: E402
+from osclc.drivers.vendors.slmsuite_slm import SlmsuiteInputModulator, SlmsuiteSLM  # noqa: E402
 
 N = 128
 SIM_SLM = "slmsuite.hardware.slms.simulated.SimulatedSLM"
@@ -210,7 +210,7 @@ def test_example_real_bench_config_is_valid_for_its_backends():
 
     from osclc.configs import bundled
     from osclc.drivers.bench_config import BenchConfig
-    from osclc.drivers.laser_backends import SerialOptions, parse_options
+    from osclc.drivers.vendors.laser_backends import SerialOptions, parse_options
 
     config = BenchConfig.model_validate(yaml.safe_load(bundled("bench-real-example.yaml").read_text()))
     assert not config.is_simulated()

@@ -1,4 +1,4 @@
-"""The VISA laser driver against the pyvisa-sim SCPI laser shipped in the package (drivers/sims/laser.yaml).
+"""The VISA laser driver against the pyvisa-sim SCPI laser shipped in the package (osclc/drivers/sim/laser.yaml).
 
 Each test copies the YAML to its own tmp folder, so pyvisa-sim builds a fresh library (fresh
 instrument state) and a fresh ResourceManager; ``probe`` is a second session on the same simulated
@@ -17,7 +17,7 @@ pytest.importorskip("pyvisa_sim")
 
 from osclc.drivers.errors import DeviceDisconnected, DeviceError, DeviceProtocolError, DeviceTimeout, InterlockOpen, InvalidSetting  # noqa: E402
 from osclc.drivers.retry import RetryPolicy  # noqa: E402
-from osclc.drivers.visa_laser import VisaLaser, resolve_visa_library  # noqa: E402
+from osclc.drivers.vendors.visa_laser import VisaLaser, resolve_visa_library  # noqa: E402
 
 HEALTHY = "TCPIP0::laser.sim::INSTR"
 
@@ -25,7 +25,7 @@ HEALTHY = "TCPIP0::laser.sim::INSTR"
 @pytest.fixture
 def library(tmp_path):
     """A private copy of the shipped simulator, as a pyvisa library string."""
-    source = resources.files("osclc.drivers.sims") / "laser.yaml"
+    source = resources.files("osclc.drivers.sim") / "laser.yaml"
     target = tmp_path / "laser.yaml"
     shutil.copyfile(str(source), target)
     return f"{target}@sim"

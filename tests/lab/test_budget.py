@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import yaml
 
-from osclc.calibration.frame_rate import frame_transfer_s
+from osclc.calibration.compiler.frame_rate import frame_transfer_s
 from osclc.configs import bundled
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
-from osclc.lab.budget import frame_bytes, predict_budget
-from osclc.lab.loop_config import LoopConfig
+from osclc.lab.latency.budget import frame_bytes, predict_budget
+from osclc.lab.loop.config import LoopConfig
 
 
 def _bench(**camera) -> BenchConfig:

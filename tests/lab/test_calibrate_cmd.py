@@ -7,7 +7,7 @@ import json
 import yaml
 
 from osclc.calibration.record import CalibrationRecord
-from osclc.lab.cli import main
+from osclc.lab.cli.main import main
 
 
 def _bench(tmp_path, name="cal-test", **imperfections):

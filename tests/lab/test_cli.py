@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from osclc.lab.cli import build_parser, main
-from osclc.models.device import select_device
+from osclc.lab.cli.main import build_parser, main
+from osclc.models.torch_device import select_device
 
 
 def _subcommands(parser: argparse.ArgumentParser):

@@ -10,10 +10,10 @@ import torch
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
 from osclc.configs import bundled
-from osclc.lab.cli import main
-from osclc.lab.config_files import load_config
-from osclc.models.architecture import ArchConfig, build_model
-from osclc.models.checkpoints import save_checkpoint
+from osclc.lab.cli.main import main
+from osclc.lab.config.files import load_config
+from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.training.checkpoints import save_checkpoint
 
 
 def test_compile_writes_a_program_and_a_run(tmp_path, _isolated_runs_dir) -> None:

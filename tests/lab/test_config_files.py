@@ -8,9 +8,9 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from osclc.lab import config_files, config_kinds
-from osclc.lab.cli import main
-from osclc.lab.config_files import ConfigError, commented_yaml, load_config, reference_markdown
+from osclc.lab.config import files as config_files, kinds as config_kinds
+from osclc.lab.cli.main import main
+from osclc.lab.config.files import ConfigError, commented_yaml, load_config, reference_markdown
 
 
 class _Camera(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from osclc.lab.cli import main
+from osclc.lab.cli.main import main
 from osclc.lab.runs import list_runs, read_run
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from osclc.lab.finetune import finetune_backend, fit_channel_affine
-from osclc.models.backend import Backend
+from osclc.lab.jobs.finetune import finetune_backend, fit_channel_affine
+from osclc.models.layers.backend import Backend
 
 
 def test_channel_affine_matches_polyfit():

@@ -17,18 +17,18 @@ import pytest
 import torch
 import yaml
 
-from osclc.calibration.compiler import compile_program
+from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.run_program import fit_normalisation
+from osclc.calibration.execute import fit_normalisation
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import save_backend
-from osclc.lab.frame_record import BOUNDARIES
-from osclc.lab.infer import infer
-from osclc.lab.loop_config import LoopConfig
+from osclc.lab.loop.frame_record import BOUNDARIES
+from osclc.lab.jobs.infer import infer
+from osclc.lab.loop.config import LoopConfig
 from osclc.lab.runs import read_run
-from osclc.models.architecture import ArchConfig, build_model
-from osclc.models.data_spec import load_dataset
+from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.data.spec import load_dataset
 from osclc.models.folding import fold
 
 TIMED = {
@@ -117,9 +117,9 @@ def test_dropped_frames_are_retried_or_recorded_as_lost(compiled, tmp_path):
 _CHILD = textwrap.dedent(
     """
     import contextlib, sys, torch
-    import osclc.lab.infer as job
+    import osclc.lab.jobs.infer as job
     from osclc.drivers.bench_config import BenchConfig
-    from osclc.lab.loop_config import LoopConfig
+    from osclc.lab.loop.config import LoopConfig
     opened = []
     original = job.open_bench
 
@@ -192,7 +192,7 @@ def test_sigterm_aborts_the_run_with_the_laser_off(compiled, tmp_path):
 
 
 def test_infer_and_latency_commands(compiled, tmp_path, capsys):
-    from osclc.lab.cli import main
+    from osclc.lab.cli.main import main
 
     folder, _, _ = compiled
     bench_yaml = tmp_path / "bench.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osclc.lab.latency_stats import percentile, segment_durations_ms, stage_report, summarize_ms, throughput_fps
+from osclc.lab.latency.stats import percentile, segment_durations_ms, stage_report, summarize_ms, throughput_fps
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 100, 1001])

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from osclc.calibration.compiler import compile_program
+from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.run_program import prepare, run_batch
+from osclc.calibration.execute import prepare, run_batch
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
-from osclc.lab.budget import predict_budget
-from osclc.lab.loop import run_loop
-from osclc.lab.loop_config import LoopConfig
+from osclc.lab.latency.budget import predict_budget
+from osclc.lab.loop.runner import run_loop
+from osclc.lab.loop.config import LoopConfig
 from osclc.lab.runs import Run, read_run
-from osclc.models.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ArchConfig, build_model
 from osclc.models.folding import fold
 
 EXPOSURES_S = [1e-3, 3e-3, 0.4e-3]

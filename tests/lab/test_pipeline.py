@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from osclc.lab.pipeline import FrameLostError, Pipeline, PipelineItem, Stage
+from osclc.lab.loop.pipeline import FrameLostError, Pipeline, PipelineItem, Stage
 
 
 def _add(name: str, amount: int, sleep_s: float = 0.0):

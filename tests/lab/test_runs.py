@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from osclc.lab.cli import main
+from osclc.lab.cli.main import main
 from osclc.lab.runs import Run, RunRecordError, find_run, iter_records, list_runs, read_run
 
 WRITER = textwrap.dedent(

@@ -6,7 +6,7 @@ import json
 
 import yaml
 
-from osclc.lab.cli import main
+from osclc.lab.cli.main import main
 from osclc.lab.runs import read_run
 
 TINY = {"kind": "train", "dataset": "shapes:n=24,n_test=4", "image_size": 16, "val_fraction": 0.25, "epochs": 1,

@@ -10,11 +10,11 @@ import yaml
 from osclc.calibration.record import CalibrationRecord
 from osclc.configs import bundled
 from osclc.drivers.bench_config import BenchConfig
-from osclc.lab.loop_config import LoopConfig
+from osclc.lab.loop.config import LoopConfig
 from osclc.lab.runs import Run, read_run
-from osclc.lab.segmentation_optical import run_optical_segmentation
-from osclc.models.data_spec import load_dataset
-from osclc.models.sclc_unet import SCLCUNet
+from osclc.lab.jobs.segment import run_optical_segmentation
+from osclc.models.data.spec import load_dataset
+from osclc.models.networks.sclc_unet import SCLCUNet
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_a_student_without_a_camera_detector_is_refused(clean_bench):
 
 
 def test_segment_command_end_to_end(clean_bench, tmp_path, capsys):
-    from osclc.lab.cli import main
+    from osclc.lab.cli.main import main
 
     config = {"kind": "train", "dataset": "shapes:n=24,n_test=4", "image_size": 16, "val_fraction": 0.25, "epochs": 1,
               "batch_size": 8, "arch": {"variant": "sclc_unet", "channels": [2, 4], "detector": "intensity"},

@@ -13,9 +13,9 @@ import pytest
 import torch
 import yaml
 
-from osclc.lab.cli import main
+from osclc.lab.cli.main import main
 from osclc.lab.runs import read_run
-from osclc.models.checkpoints import load_checkpoint
+from osclc.models.training.checkpoints import load_checkpoint
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -78,8 +78,8 @@ def test_train_teacher_then_student_with_kd_then_eval(tmp_path, capsys):
 
 KILL_AFTER_FIRST_EPOCH = """
 import os, signal, sys
-import osclc.models.training as training
-from osclc.lab.cli import main
+import osclc.models.training.trainer as training
+from osclc.lab.cli.main import main
 
 schedule = training.learning_rate
 

@@ -14,10 +14,10 @@ import torch
 import yaml
 
 from osclc.lab.runs import read_run
-from osclc.models.checkpoints import load_checkpoint
-from osclc.models.data_spec import load_dataset
-from osclc.models.train_config import TrainConfig
-from osclc.models.training import train_model
+from osclc.models.training.checkpoints import load_checkpoint
+from osclc.models.data.spec import load_dataset
+from osclc.models.training.config import TrainConfig
+from osclc.models.training.trainer import train_model
 
 
 def test_torchrun_two_processes_match_one(tmp_path):

@@ -6,11 +6,11 @@ import pydantic
 import pytest
 import torch
 
-from osclc.models.architecture import ArchConfig, build_model, resolve_plan
-from osclc.models.frontend import MaxPoolFrontend, SpectralFrontend
-from osclc.models.plan import ALEXNET, default_plan
-from osclc.models.sclc import SCLC
-from osclc.models.teachers import AlexNetTeacher, Square, teacher_map_sizes
+from osclc.models.networks.architecture import ArchConfig, build_model, resolve_plan
+from osclc.models.layers.frontend import MaxPoolFrontend, SpectralFrontend
+from osclc.models.networks.plan import ALEXNET, default_plan
+from osclc.models.networks.sclc import SCLC
+from osclc.models.networks.teachers import AlexNetTeacher, Square, teacher_map_sizes
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

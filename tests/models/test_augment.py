@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from osclc.models.augment import random_shift
+from osclc.models.data.augment import random_shift
 
 
 def _shifted(image: np.ndarray, dy: int, dx: int) -> np.ndarray:

@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from osclc.models.architecture import ArchConfig, build_model
-from osclc.models.checkpoints import (
+from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.training.checkpoints import (
     CheckpointError,
     CheckpointMeta,
     ResumeState,

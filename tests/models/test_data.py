@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits as sklearn_digits
 
-from osclc.models.data_arrays import DatasetError, stratified_split
-from osclc.models.data_spec import DATASETS, load_dataset, parse_spec
+from osclc.models.data.arrays import DatasetError, stratified_split
+from osclc.models.data.spec import DATASETS, load_dataset, parse_spec
 
 
 # ---------------------------------------------------------------------------- helpers

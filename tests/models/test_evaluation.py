@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from osclc.models.data_arrays import ArraySplit
-from osclc.models.evaluation import (
+from osclc.models.data.arrays import ArraySplit
+from osclc.models.training.evaluation import (
     accuracy_interval,
     confusion_matrix,
     evaluate_classifier,

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from osclc.models.architecture import ArchConfig, build_model
-from osclc.models.backend import Backend
-from osclc.models.detector import Detector, detector_channels
+from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.layers.backend import Backend
+from osclc.models.layers.detector import Detector, detector_channels
 from osclc.models.folding import FoldedFileError, FoldedFrontend, FoldedSCLC, fold, fold_frontend
-from osclc.models.frontend import MaxPoolFrontend, SpectralFrontend
-from osclc.models.plan import LayerPlan, NetworkPlan
-from osclc.models.sclc import SCLC
-from osclc.models.spectral_conv import SpectralConv2d
-from osclc.models.spectral_pool import SpectralPool2d
+from osclc.models.layers.frontend import MaxPoolFrontend, SpectralFrontend
+from osclc.models.networks.plan import LayerPlan, NetworkPlan
+from osclc.models.networks.sclc import SCLC
+from osclc.models.layers.spectral_conv import SpectralConv2d
+from osclc.models.layers.spectral_pool import SpectralPool2d
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

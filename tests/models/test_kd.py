@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from osclc.models.kd import kd_loss
+from osclc.models.training.kd import kd_loss
 
 STUDENT = [[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]]
 TEACHER = [[2.0, 1.0, 0.0], [0.5, 0.5, 2.0]]

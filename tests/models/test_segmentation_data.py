@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from osclc.lab.cli import main
-from osclc.models.data_arrays import DatasetError
-from osclc.models.data_shapes import SHAPE_KINDS, ShapesSpecError, _inside, generate_shapes, parse_shapes_options
-from osclc.models.data_spec import load_dataset
-from osclc.models.evaluation import evaluate_classifier
-from osclc.models.train_config import TrainConfig
-from osclc.models.training import train_model
-from osclc.models.segmentation_files import SegmentationDataError
+from osclc.lab.cli.main import main
+from osclc.models.data.arrays import DatasetError
+from osclc.models.data.shapes import SHAPE_KINDS, ShapesSpecError, _inside, generate_shapes, parse_shapes_options
+from osclc.models.data.spec import load_dataset
+from osclc.models.training.evaluation import evaluate_classifier
+from osclc.models.training.config import TrainConfig
+from osclc.models.training.trainer import train_model
+from osclc.models.data.segmentation_files import SegmentationDataError
 
 
 # ------------------------------------------------------------------ shapes

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from osclc.models.segmentation_metrics import ConfusionMatrix, format_scores, segmentation_scores
+from osclc.models.training.segmentation_metrics import ConfusionMatrix, format_scores, segmentation_scores
 
 # 2 x 3 image, 255 = ignore. Valid pixels: 5, of which 4 are right.
 TARGET = torch.tensor([[[0, 0, 1], [1, 2, 255]]])

@@ -6,13 +6,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from osclc.models.architecture import ArchConfig, build_model
-from osclc.models.checkpoints import load_checkpoint, save_checkpoint
-from osclc.models.data_spec import load_dataset
-from osclc.models.sclc_unet import SCLCUNet, fold_levels, unet_pad
-from osclc.models.train_config import TrainConfig
-from osclc.models.training import train_model
-from osclc.models.unet import UNet, UNetShapeError, default_unet_channels
+from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.training.checkpoints import load_checkpoint, save_checkpoint
+from osclc.models.data.spec import load_dataset
+from osclc.models.networks.sclc_unet import SCLCUNet, fold_levels, unet_pad
+from osclc.models.training.config import TrainConfig
+from osclc.models.training.trainer import train_model
+from osclc.models.networks.unet import UNet, UNetShapeError, default_unet_channels
 
 
 def test_unet_shapes_and_plan():
@@ -88,7 +88,7 @@ def test_checkpoint_round_trip(tmp_path):
     arch = ArchConfig(variant="sclc_unet", channels=[2, 4], detector="intensity")
     model = build_model(arch, 1, 16, 2).eval()
     x = torch.rand(1, 1, 16, 16)
-    from osclc.models.checkpoints import CheckpointMeta
+    from osclc.models.training.checkpoints import CheckpointMeta
 
     meta = CheckpointMeta(arch=arch, in_channels=1, image_size=16, num_classes=2, task="segmentation", dataset="shapes")
     folder = save_checkpoint(tmp_path / "ckpt", model, meta)

@@ -10,11 +10,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from osclc.models.detector import Detector, detector_channels
-from osclc.models.frontend import SpectralFrontend
-from osclc.models.spectral_conv import SpectralConv2d
-from osclc.models.spectral_grid import crop_centre, smooth_size, to_field, to_spectrum
-from osclc.models.spectral_pool import SpectralPool2d
+from osclc.models.layers.detector import Detector, detector_channels
+from osclc.models.layers.frontend import SpectralFrontend
+from osclc.models.layers.spectral_conv import SpectralConv2d
+from osclc.models.layers.spectral_grid import crop_centre, smooth_size, to_field, to_spectrum
+from osclc.models.layers.spectral_pool import SpectralPool2d
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 import torch
 
-from osclc.models.checkpoints import CheckpointError, load_checkpoint
-from osclc.models.data_arrays import ArraySplit
-from osclc.models.data_spec import load_dataset
-from osclc.models.train_config import TrainConfig
-from osclc.models.training import learning_rate, train_model
+from osclc.models.training.checkpoints import CheckpointError, load_checkpoint
+from osclc.models.data.arrays import ArraySplit
+from osclc.models.data.spec import load_dataset
+from osclc.models.training.config import TrainConfig
+from osclc.models.training.trainer import learning_rate, train_model
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -1,0 +1,1 @@
+"""The compiler: a folded student and a calibration record in, an optical program (SLM patterns, readout tables) out."""

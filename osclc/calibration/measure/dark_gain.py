@@ -1,0 +1,88 @@
+"""Dark frame, noise per exposure, hot/dead pixels and the per-pixel flat response (gain) of the camera.
+
+Dark: laser off, frames at the camera's exposure and at a long one give the per-pixel offset and its
+growth per second (dark current), and the temporal noise at each exposure (from the difference of
+frame pairs). Programs extrapolate the dark to each pattern's exposure (up to hundreds of
+milliseconds for dim patterns), so the growth is measured over a long span (``long_exposure_s``:
+the noise of a difference over a few milliseconds, extrapolated that far, would be tens of counts),
+and a pixel whose growth is within ``significance`` noise standard deviations of the median growth
+takes the median (its own estimate is noise; hot pixels keep theirs); the offset is then the mean of
+both exposures' frames brought back to the short one.
+Gain: with the whole input modulator lit and the SLM flat, the camera sees the image of a uniform
+field; dividing it by its own smoothed version removes the (smooth) illumination profile and leaves
+the per-pixel response (mean 1). Pixels outside the lit image and dead pixels keep gain 1; hot and
+dead pixels are returned as masks (the record's ``bad_pixels``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from osclc.calibration.measure.probe import BenchProbe
+
+
+@dataclass
+class DarkResult:
+    """Dark offset (counts at ``exposure_s``), growth (counts/s), noise (counts rms per exposure), hot pixels."""
+
+    frame: np.ndarray
+    per_s: np.ndarray
+    exposure_s: float
+    noise_counts: dict[str, float]
+    hot: np.ndarray
+
+
+def measure_dark(probe: BenchProbe, frames: int = 4, long_exposure_s: float = 0.5, significance: float = 5.0) -> DarkResult:
+    """Dark frames at the camera's exposure and at ``long_exposure_s`` (s, clipped to the camera's range; laser
+    off); ``2 * frames`` captures per exposure. See the module doc for the growth per second."""
+    camera = probe.bench.camera
+    probe.emission(False)
+    base = float(camera.exposure_s)
+    exposures = [base, float(np.clip(max(long_exposure_s, base), *camera.exposure_range_s))]
+    means, sigmas = [], []
+    for exposure in exposures:
+        camera.exposure_s = exposure
+        first, second = probe.raw(frames), probe.raw(frames)
+        means.append(0.5 * (first + second))
+        # difference of two means of `frames` frames: variance 2 sigma^2 / frames per pixel
+        sigmas.append(float(np.median(np.abs(first - second)) / 0.6745 * np.sqrt(frames / 2.0)))
+    camera.exposure_s = base
+    noise = {f"{exposure:.6g}": sigma for exposure, sigma in zip(exposures, sigmas)}
+    level = np.median(means[0])
+    hot = means[0] > level + 0.5 * (camera.max_count - level)
+    span = exposures[1] - exposures[0]
+    per_s = np.zeros_like(means[0])
+    if span > 0:
+        per_s = (means[1] - means[0]) / span
+        # noise of one pixel's growth: each mean averages 2 * frames frames
+        spread = np.hypot(*sigmas) / np.sqrt(2 * frames) / span
+        typical = float(np.median(per_s[~hot]))
+        per_s = np.where(np.abs(per_s - typical) > significance * spread, per_s, typical)
+    # the offset from both exposures (the same as the short one where a pixel keeps its own growth)
+    frame = 0.5 * (means[0] + means[1] - per_s * span)
+    result = DarkResult(frame=frame, per_s=np.where(hot, 0.0, per_s), exposure_s=base, noise_counts=noise, hot=hot)
+    probe.dark_frame, probe.dark_per_s, probe.dark_exposure_s = result.frame, result.per_s, result.exposure_s
+    probe.bad_pixels = probe.bad_pixels | hot
+    return result
+
+
+def measure_gain(probe: BenchProbe, frames: int = 4, smooth_px: int = 7, lit_fraction: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel response (camera shape, mean 1 over the lit image, 1 outside and at dead pixels) and the
+    dead pixels (lit pixels answering less than a fifth of their neighbourhood)."""
+    probe.emission(True)
+    probe.show(amplitude=probe.uniform(), gray=probe.flat_gray())
+    probe.autoexpose(target=0.6)
+    image = probe.frame(frames)
+    smooth = ndimage.median_filter(image, size=smooth_px)
+    lit = ndimage.binary_erosion(smooth > lit_fraction * np.percentile(smooth, 99.5), iterations=smooth_px)
+    gain = np.ones_like(image)
+    gain[lit] = image[lit] / smooth[lit]
+    dead = lit & (gain < 0.2)
+    gain[dead] = 1.0
+    gain[lit & ~dead] /= np.mean(gain[lit & ~dead])
+    probe.gain_frame = gain
+    probe.bad_pixels = probe.bad_pixels | dead
+    return gain, dead

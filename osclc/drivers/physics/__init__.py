@@ -1,0 +1,1 @@
+"""Device physics shared by calibration and the simulator (no simulator state): Zernike basis, SLM response, timing."""

@@ -1,0 +1,1 @@
+"""The simulated 4f bench: one exact optical model shared by the simulated SLM, input modulator and camera, simulated lasers speaking their real protocols (pyvisa-sim YAML, serial), and fault injection."""

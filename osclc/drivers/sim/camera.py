@@ -1,0 +1,72 @@
+"""The simulated camera: each capture computes the frame of the shared optical model, with its timing.
+
+Timing model of one software-triggered capture: exposure ``exposure_s``, then ``readout_s``, then the
+transfer of ``rows * cols * bytes`` at ``link_MBps`` (1e6 bytes/s; 0 = instantaneous). On a real clock
+the capture returns when that much time has passed since the trigger (the computation counts toward
+it); on a virtual clock it advances the clock by that much.
+"""
+
+from __future__ import annotations
+
+from osclc.drivers.backends import BenchShared, register_backend
+from osclc.drivers.bench_config import CameraConfig
+from osclc.drivers.camera import Camera, RawFrame
+from osclc.drivers.errors import DeviceTimeout
+from osclc.drivers.sim.faults import FaultInjector
+from osclc.drivers.sim.optics import SimulatedBench, shared_simulation
+
+
+class SimulatedCamera(Camera):
+    """A camera whose frames come from ``simulation`` (:meth:`SimulatedBench.frame`); ROI is cropped in software."""
+
+    def __init__(self, section: CameraConfig, simulation: SimulatedBench, shared: BenchShared) -> None:
+        super().__init__("sim-camera", section.shape, section.pitch_m, section.bit_depth, section.exposure_s,
+                         section.gain, clock=shared.clock, retry=shared.retry)
+        self.simulation = simulation
+        self.readout_s = section.readout_s
+        self.link_MBps = section.link_MBps
+        faults = shared.config.simulation.faults
+        self._faults = FaultInjector(self._label(), faults.camera, faults.seed, self.clock)
+        self._timeout_s = shared.config.timeout_s
+        self._device_index = 0
+
+    def frame_time_s(self) -> float:
+        """Trigger-to-host time of one frame (s): exposure + readout + transfer."""
+        rows, cols = self.sensor_shape
+        nbytes = rows * cols * (1 if self.bit_depth <= 8 else 2)
+        transfer = nbytes / (self.link_MBps * 1e6) if self.link_MBps > 0 else 0.0
+        return self.exposure_s + self.readout_s + transfer
+
+    def _capture_hw(self, timeout_s: float) -> RawFrame:
+        t0 = self.clock.now_ns()
+        index = self._device_index
+        self._device_index += 1  # a dropped or timed-out frame still used a sensor frame: indices show gaps
+        self._faults.check("capture a frame", timeout_s, frame=True)
+        duration = self.frame_time_s()
+        if duration > timeout_s:
+            self.clock.sleep(timeout_s)
+            raise DeviceTimeout(f"{self._label()}: frame not received within {timeout_s:g} s "
+                                f"(exposure + readout + transfer = {duration:g} s); raise the timeout or shorten the exposure",
+                                self.name)
+        image = self.simulation.frame(self.exposure_s, self.gain)
+        t_end = t0 + int(round(self.exposure_s * 1e9))
+        self.clock.sleep_until_ns(t0 + int(round(duration * 1e9)))
+        return RawFrame(image, index, t0, t_end, device_timestamp_ns=t0)
+
+    def _set_exposure_hw(self, exposure_s: float) -> None:
+        self._faults.check("set the exposure", self._timeout_s)
+
+    def _set_gain_hw(self, gain: float) -> None:
+        self._faults.check("set the gain", self._timeout_s)
+
+    def _start_hw(self) -> None:
+        self._faults.check("start acquisition", self._timeout_s)
+
+    def _stop_hw(self) -> None:
+        self._faults.check("stop acquisition", self._timeout_s)
+
+
+@register_backend("camera", "simulated")
+def open_simulated_camera(section: CameraConfig, shared: BenchShared) -> SimulatedCamera:
+    """The simulated camera of a bench."""
+    return SimulatedCamera(section, shared_simulation(shared), shared)

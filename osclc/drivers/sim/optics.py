@@ -1,0 +1,511 @@
+"""The one optical model of the simulated 4f bench, shared by the simulated input modulator, SLM and camera.
+
+Sampling. The 4f is computed on the SLM's pixel grid (Q_r x Q_c, both even): one DFT bin per SLM
+pixel. The input plane is therefore sampled at ``d = wavelength * f1 / (Q * p_slm)`` per axis (the
+window ``Q * d = wavelength * f1 / p_slm`` is the period of the SLM pixel grid's diffraction orders)
+and the output plane at ``d * f2 / f1``. A modulator pixel (pitch ``p_in``, fill factor 1) is a square of
+``m = p_in / d`` samples per axis (any real m): its field is never rendered on the samples, lens 1 gives the exact
+Fourier transform of the pixelated input at the SLM pixels (below), so the image is the modulator's image, band-limited
+by the SLM window. Light outside the first diffraction-order window of the SLM pixel grid is not modelled (the output
+is periodic with the window: a modulator wider than the window wraps around).
+
+Coordinates. Samples are points; sample ``k`` (centred index ``Q//2 + k``) lies on the optical axis for
+``k = 0``. The modulator's centre (the corner between its pixels ``N/2 - 1`` and ``N/2`` for even N) lies
+half a sample before the axis sample: pixel ``i`` is centred on the sample position ``y = m (i + 0.5 - N/2) - 0.5``
+(for ``m = 1``, pixel ``N//2`` is centred on the axis sample). The DC bin is SLM pixel ``Q//2``; a
+camera pixel ``r`` integrates the output samples of ``[(r - R/2) p, (r - R/2 + 1) p)`` (p samples per
+camera pixel, registration aside). Rotations act on (row, col) vectors as ``[[cos t, -sin t], [sin t, cos t]]``.
+The camera truth affine maps modulator pixel centres to where their image's centroid lands.
+
+Lens 1 and the Fourier-plane misalignment (the hidden ``fourier_offset_px`` o, ``fourier_scale`` and
+``fourier_rotation_rad``: A = scale R(theta), on the SLM side, where it physically is): SLM pixel k (centred) receives
+``U(A^-1 (k - o)) / scale`` (1/scale keeps the power) with the transform of the pixelated input
+``U(nu) = Pix(nu) sum_n a_n exp(-2i pi sum_ax nu_ax y_n,ax / Q_ax)``, a_n the amplitude and y_n the centre of modulator
+pixel n (samples), ``Pix(nu) = m_r m_c sinc(m_r nu_r / Q_r) sinc(m_c nu_c / Q_c)`` (``np.sinc``) that of one pixel:
+``Pix(0) = m_r m_c`` samples, the photometry of a pixel covering m^2 samples of amplitude a_n. The sum over the
+pixels is a pair of chirp-z transforms of the N x N pixel array (positions y0 + m t, any m; the offset is exactly
+a phase ramp on the pixels; rotation adds one FFT shear of the pixel rows, made exact but for ~1e-7 by splitting
+the row frequencies into bands, see :class:`_Lens1`). Lens 2 transforms the field on the SLM grid, so the input
+sample y images at the output sample ``x = -A^-T y`` (in window fractions): magnification ``-f2 / (f1 scale)``,
+rotated by theta. ``SimTruth.fourier_affine`` (bin b -> ``Q/2 + o + A s b``) and ``SimTruth.camera_affine`` are
+these maps by construction.
+
+Pipeline of one frame (all in centred order, so no fftshift is needed: for even Q the shifts fold into a
+checkerboard sign on the input, and ``F(F(.))`` of lens 1 then lens 2 gives the inverted image):
+
+1. input: device values -> pixel amplitudes a_n (quantised to the modulator's bits; ``sqrt`` for intensity
+   encoding); lens 1: ``U(A^-1 (k - o)) / scale`` above on every SLM pixel; the stored ``spectrum`` is the field on
+   the SLM times the checkerboard ``sgn = (-1)**(row + col)`` (a sign lens 2 undoes), cached until the input changes;
+2. SLM: ``T = (z + (1 - z) exp(i blur(phi(g)))) exp(i W)`` with the hidden LUT ``phi``, fringing blur, zero
+   order ``z`` and cover-glass wavefront ``W`` (cached until the pattern changes);
+3. lens 2: ``b = F(U T) / (Q_r Q_c)``; intensity ``|b|^2``;
+4. camera: pixel integration (block sums for integer binning, else a box filter and bilinear sampling
+   with the registration affine), photons from the laser power, throughput, exposure and QE, gain,
+   dark level, shot and read noise, full well, bit depth, dead and hot pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import scipy.fft
+
+from osclc.drivers.bench_config import BenchConfig, ImperfectionsConfig
+from osclc.drivers.errors import InvalidSetting
+from osclc.drivers.physics.zernike import wavefront_map
+
+PLANCK_J_S = 6.62607015e-34
+LIGHT_SPEED_M_S = 299792458.0
+_ROW_MARGIN = 24  # zero pixels on each side of a sheared pixel row: room for its windowed tails (see _Lens1)
+_BAND_SPACING = 0.75  # spacing of the row-frequency bands of the shear (cycles per pixel, 1/2 .. 1; see _Lens1)
+
+
+def rotation(theta: float) -> np.ndarray:
+    """2x2 rotation acting on (row, col) vectors (rad)."""
+    c, s = math.cos(theta), math.sin(theta)
+    return np.array([[c, -s], [s, c]])
+
+
+@dataclass(frozen=True)
+class SimTruth:
+    """The hidden imperfections of a simulated bench, for tests (calibration code never reads it).
+
+    ``phase_lut_rad[g]``: phase (rad) of gray level g; ``wavefront_rad``: cover-glass phase (rad) on the SLM grid;
+    ``fourier_affine``: 2x3, frequency bin (row, col) of the P-padded input grid, relative to DC -> SLM pixel
+    index (row, col); ``camera_affine``: 2x3, input-modulator pixel index (row, col) -> camera pixel index
+    (row, col) of the image's centroid; ``dead_pixels`` / ``hot_pixels``: boolean sensor maps;
+    ``zero_order`` and ``fringing_px`` as configured; ``imperfections``: the config they came from.
+    """
+
+    imperfections: ImperfectionsConfig
+    phase_lut_rad: np.ndarray
+    wavefront_rad: np.ndarray
+    fourier_affine: np.ndarray
+    camera_affine: np.ndarray
+    dead_pixels: np.ndarray
+    hot_pixels: np.ndarray
+    zero_order: float
+    fringing_px: float
+
+
+def phase_lut(bit_depth: int, imperfections: ImperfectionsConfig) -> np.ndarray:
+    """phi(g) = phase_range_rad * (g / 2**bits)**gamma for every gray level g (rad)."""
+    g = np.arange(1 << bit_depth, dtype=np.float64) / (1 << bit_depth)
+    return imperfections.phase_range_rad * g ** imperfections.lut_gamma
+
+
+def fringing_kernel(sigma_px: float) -> np.ndarray:
+    """Normalised 1-D Gaussian of sigma ``sigma_px`` (SLM pixels), truncated at ceil(4 sigma): the fringing blur."""
+    radius = max(1, math.ceil(4 * sigma_px))
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-x ** 2 / (2 * sigma_px ** 2))
+    return kernel / kernel.sum()
+
+
+def _band_window(x: np.ndarray, spacing: float) -> np.ndarray:
+    """Band window of support |x| <= 1/2 whose copies spaced by ``spacing`` (1/2 .. 1) add up to 1: flat on
+    |x| <= spacing - 1/2, then ``cos^2(pi/2 h(u))`` over the rest, u from 0 to 1, ``h(u) = u - sin(2 pi u) / (2 pi)``
+    (``h(u) + h(1 - u) = 1`` makes the overlapping copies add up to 1; h' = 0 at both ends makes the window smooth)."""
+    u = np.clip((np.abs(x) - (spacing - 0.5)) / (1.0 - spacing), 0.0, 1.0)
+    return np.cos(0.5 * np.pi * (u - np.sin(2.0 * np.pi * u) / (2.0 * np.pi))) ** 2
+
+
+class _ScaledDFT:
+    """Chirp-z (Bluestein) DFT along one axis at scaled frequencies, exact up to rounding:
+    ``X[j] = sum_t x[t] exp(-2i pi c k_j y_t)`` for the frequencies ``k_j = k_first + j`` (j = 0 .. count - 1) and the
+    equally spaced positions ``y_t = y0 + step t`` (t = 0 .. n - 1; any real y0, step, k_first and c).
+    With ``c k y = c (k_first + j) y0 + c step (k_first t + j t)`` and ``j t = (j^2 + t^2 - (j - t)^2) / 2`` it is the
+    input chirp :meth:`pre`, a convolution with a chirp (FFTs of ``length``), the output chirp :meth:`post`; the
+    caller applies the chirps (folded into its own factors), so one transform serves any ``k_first``."""
+
+    def __init__(self, y0: float, step: float, n: int, count: int, c: float, dtype: type, workers: int) -> None:
+        self.y0, self.n, self.count, self.c, self.cs = y0, n, count, c, c * step
+        self.dtype, self.workers = dtype, workers
+        self.length = scipy.fft.next_fast_len(n + count - 1)
+        m = np.arange(-(n - 1), count, dtype=np.float64)
+        chirp = np.zeros(self.length, np.complex128)
+        chirp[:m.size] = np.exp(1j * np.pi * self.cs * m * m)
+        self.kernel = scipy.fft.fft(chirp).astype(dtype)
+
+    def pre(self, k_first: float) -> np.ndarray:
+        """Input chirp (n), complex128."""
+        t = np.arange(self.n, dtype=np.float64)
+        return np.exp(-2j * np.pi * self.cs * (k_first * t + t * t / 2))
+
+    def post(self, k_first: float) -> np.ndarray:
+        """Output chirp (count), complex128."""
+        j = np.arange(self.count, dtype=np.float64)
+        return np.exp(-2j * np.pi * (self.c * (k_first + j) * self.y0 + self.cs * j * j / 2))
+
+    def __call__(self, x: np.ndarray, axis: int, pre: np.ndarray, post: np.ndarray | None = None) -> np.ndarray:
+        """The transform of ``x`` along ``axis`` (n samples -> count frequencies): ``x`` times ``pre`` (broadcasting to
+        x's shape, including the input chirp), the chirp convolution, times ``post`` (broadcasting to the output's shape,
+        including the output chirp; None: left to the caller)."""
+        line = [1] * x.ndim
+        line[axis] = self.length
+        shape = list(x.shape)
+        shape[axis] = self.length
+        padded = np.zeros(shape, self.dtype)
+        head = padded[(slice(None),) * axis + (slice(0, self.n),)]
+        np.multiply(x, pre, out=head)
+        spectrum = scipy.fft.fft(padded, axis=axis, workers=self.workers, overwrite_x=True)
+        spectrum *= self.kernel.reshape(line)
+        out = scipy.fft.ifft(spectrum, axis=axis, workers=self.workers, overwrite_x=True)
+        out = out[(slice(None),) * axis + (slice(self.n - 1, self.n - 1 + self.count),)]
+        return out if post is None else out * post
+
+
+class _Lens1:
+    """Lens 1 of the pixelated input onto the SLM, the spectrum scaled by ``scale``, rotated by ``theta`` (rad) and
+    offset by ``offset`` (SLM pixels) there (A = scale R(theta)).
+
+    Called with the modulator's amplitudes a (N_r x N_c), it returns the stored spectrum ``sgn(k) U(A^-1 (k - o)) / scale``
+    on the SLM pixels k (centred; ``sgn`` the checkerboard), ``U(nu) = Pix(nu) sum_n a_n exp(-2i pi nu . Y_n)`` with
+    ``Y_n = y_n / Q`` the centre of pixel n in window fractions and ``Pix(nu) = m_r m_c sinc(m_r nu_r / Q_r)
+    sinc(m_c nu_c / Q_c)`` the transform of one square pixel of m x m samples.
+    The offset is exactly the phase ``exp(2i pi (A^-1 o) . Y_n)`` on the pixels. Quarter turns of theta turn the pixel
+    grid instead: ``(R(-r) R(-quarter pi/2) k) . Y = (R(-r) k) . (R(quarter pi/2) Y)``, with r within +-pi/4.
+    Since ``(R(-r) k / scale) . Y = k . (A_r^-T Y)`` and ``A_r^-T = R(r) / scale = S0(-t) D S1(t)`` (shears
+    ``S0(a): Y0 += a Y1``, ``S1(a): Y1 += a Y0``, ``t = tan(r)``, ``D = diag(1 / cos, cos) / scale``), each pixel row is
+    shifted by S1(t), then ``k . S0(-t) D W = k0 D0 W0 + (k1 - t k0) D1 W1`` is summed exactly: a chirp-z transform
+    along the columns (pixel rows at step m_r) at the frequencies ``D0 k0``, a phase ``exp(2i pi t k0 D1 W1)``, a
+    chirp-z transform along the rows at ``D1 k1``. Without rotation that is all, and exact.
+
+    The shear moves pixel row n0 by ``s = t (Q_c / Q_r) y_0 / m_c`` pixels: at the row frequency ``f = (k1 - t k0) D1
+    m_c / Q_c`` (cycles per pixel) that SLM pixel sees, it multiplies the row's spectrum (periodic in f: the modulator
+    grid's diffraction orders) by ``exp(-2i pi f s)``. A row is shifted through its FFT (zero-padded to ``row_length``),
+    which knows f only modulo 1, so f is split into overlapping bands: centres b spaced by ``_BAND_SPACING``, band b
+    multiplies the row's DFT bin g (taken as its alias g' nearest b) by ``w(g' - b) exp(-2i pi g' s)`` (w:
+    :func:`_band_window`, the windows add up to 1), and band b's columns transform feeds only the SLM pixels with
+    ``|f - b| < 1/2``. Exact but for the rows' finite padding: the smooth windows keep the shifted rows short
+    (``_ROW_MARGIN`` zero pixels on each side leave ~2e-7 of the spectrum, about single-precision rounding). All bands
+    share one batched rows transform and one batched columns transform (about 3 bands for m ~ 2: |f| <= m / 2).
+    """
+
+    def __init__(self, q: tuple[int, int], m: tuple[float, float], n: tuple[int, int], scale: float, theta: float,
+                 offset: np.ndarray, dtype: type, workers: int) -> None:
+        self.q, self.dtype, self.workers = q, dtype, workers
+        a_inv = np.linalg.inv(scale * rotation(theta))
+        y = [(np.arange(n[ax], dtype=np.float64) + 0.5 - n[ax] / 2) * m[ax] - 0.5 for ax in (0, 1)]  # pixel centres (samples)
+        shift = a_inv @ offset
+        self.ramp = np.outer(np.exp(2j * np.pi * shift[0] * y[0] / q[0]), np.exp(2j * np.pi * shift[1] * y[1] / q[1])).astype(dtype)
+        k = [np.arange(q[ax], dtype=np.float64) - q[ax] // 2 for ax in (0, 1)]
+        sign = [np.where(np.arange(q[ax]) % 2, -1.0, 1.0) for ax in (0, 1)]
+        nu = np.einsum("ij,jrc->irc", a_inv, np.stack(np.meshgrid(k[0] - offset[0], k[1] - offset[1], indexing="ij")))
+        pixel = m[0] * m[1] * np.sinc(m[0] * nu[0] / q[0]) * np.sinc(m[1] * nu[1] / q[1])
+        pixel_weight = np.outer(sign[0], sign[1]) * pixel / scale
+        # quarter turns: np.rot90 of the pixel array, on the turned (again equally spaced) centres
+        self.quarter = round(theta / (math.pi / 2)) % 4
+        residual = theta - round(theta / (math.pi / 2)) * math.pi / 2
+        turn = np.linalg.matrix_power(np.array([[0, -1], [1, 0]]), self.quarter)
+        centres = np.rot90(np.einsum("ij,jrc->rci", turn, np.stack(np.meshgrid(y[0], y[1], indexing="ij"))), self.quarter)
+        y = [centres[:, 0, 0], centres[0, :, 1]]
+        n, m = (y[0].size, y[1].size), ((m[1], m[0]) if self.quarter % 2 else m)
+        self.n = n
+        t, c = math.tan(residual), math.cos(residual)
+        ratio = (1.0 / (c * scale), c / scale)
+        self.rows = _ScaledDFT(y[0][0], m[0], n[0], q[0], ratio[0] / q[0], dtype, workers)
+        self.rows_pre = self.rows.pre(k[0][0]).astype(dtype)[:, None]
+        self.shear: np.ndarray | None = None
+        if residual == 0.0:
+            self.left, self.row_length, cols = 0, n[1], y[1]
+            starts, inside = [0], np.ones((q[0], 1, q[1]), bool)
+            self.columns = _ScaledDFT(y[1][0], m[1], n[1], q[1], ratio[1] / q[1], dtype, workers)
+        else:
+            shifts = t * q[1] / q[0] * y[0] / m[1]
+            self.row_length = scipy.fft.next_fast_len(n[1] + 2 * math.ceil(np.abs(shifts).max()) + 2 * _ROW_MARGIN)
+            self.left = (self.row_length - n[1]) // 2
+            cols = y[1][0] + m[1] * (np.arange(self.row_length) - self.left)
+            f = (k[1][None, :] - t * k[0][:, None]) * (ratio[1] * m[1] / q[1])
+            centres_b = _BAND_SPACING * np.arange(math.floor((f.min() - 0.5) / _BAND_SPACING),
+                                                  math.ceil((f.max() + 0.5) / _BAND_SPACING) + 1)
+            near = np.abs(f[:, None, :] - centres_b[None, :, None]) < 0.5  # (Q0, bands, Q1)
+            used = near.any(axis=(0, 2))
+            centres_b, near = centres_b[used], near[:, used]
+            hit = [np.flatnonzero(near[:, b].any(axis=0)) for b in range(centres_b.size)]
+            count = max(int(h[-1] - h[0]) + 1 for h in hit)
+            starts = [min(int(h[0]), q[1] - count) for h in hit]
+            inside = np.stack([near[:, b, s:s + count] for b, s in enumerate(starts)], axis=1)
+            g = scipy.fft.fftfreq(self.row_length)
+            alias = g[None, :] + np.round(centres_b[:, None] - g[None, :])  # (bands, L)
+            shear = _band_window(alias - centres_b[:, None], _BAND_SPACING)[None] * np.exp(
+                -2j * np.pi * shifts[:, None, None] * alias[None])
+            self.shear = shear.astype(dtype)  # (N0, bands, L)
+            self.columns = _ScaledDFT(cols[0], m[1], self.row_length, count, ratio[1] / q[1], dtype, workers)
+        self.starts = starts
+        # between the two transforms: the rows' output chirp, the coupling phase exp(2i pi t k0 D1 W1), each band's
+        # columns input chirp; after: each band's output chirp on its SLM pixels (zero elsewhere) times sgn Pix / scale
+        coupling = self.rows.post(k[0][0])[:, None] * np.exp(2j * np.pi * t * ratio[1] * np.outer(k[0], cols) / q[1])
+        self.between = np.stack([coupling * self.columns.pre(k[1][s])[None, :] for s in starts], axis=1).astype(dtype)
+        width = self.columns.count
+        after = np.stack([self.columns.post(k[1][s])[None, :] * pixel_weight[:, s:s + width] for s in starts], axis=1)
+        self.after = (after * inside).astype(dtype)
+
+    def __call__(self, amplitude: np.ndarray) -> np.ndarray:
+        """The stored lens-1 spectrum (SLM grid) of the modulator amplitudes (N_r x N_c, real)."""
+        field = np.rot90(amplitude * self.ramp, self.quarter)
+        if self.shear is None:
+            rows = field[:, None, :]
+        else:
+            padded = np.zeros((self.n[0], self.row_length), self.dtype)
+            padded[:, self.left:self.left + self.n[1]] = field
+            spectrum = scipy.fft.fft(padded, axis=1, workers=self.workers, overwrite_x=True)
+            rows = scipy.fft.ifft(spectrum[:, None, :] * self.shear, axis=2, workers=self.workers, overwrite_x=True)
+        bands = rows.shape[1]
+        rows = self.rows(rows.reshape(self.n[0], bands * self.row_length), 0, self.rows_pre)
+        parts = self.columns(rows.reshape(self.q[0], bands, self.row_length), 2, self.between, self.after)
+        if bands == 1:
+            spectrum = parts[:, 0]
+        else:
+            spectrum = np.zeros(self.q, self.dtype)
+            for b, start in enumerate(self.starts):
+                spectrum[:, start:start + parts.shape[2]] += parts[:, b]
+        return spectrum
+
+
+class SimulatedBench:
+    """Optical state shared by the simulated devices of one bench (see the module doc for the model).
+
+    The devices call :meth:`set_input` (modulator), :meth:`set_slm` (SLM), :meth:`frame` (camera);
+    ``laser`` is the bench's laser device (None: the configured power is always on).
+    """
+
+    def __init__(self, config: BenchConfig) -> None:
+        self.config = config
+        sim = config.simulation
+        imp = sim.imperfections
+        self.q = config.slm.shape
+        if self.q[0] % 2 or self.q[1] % 2:
+            raise InvalidSetting(f"slm.shape {self.q}: the simulated SLM needs even sizes (the model uses centred FFTs); use e.g. 256 or 512")
+        self.real_dtype = np.float32 if sim.precision == "single" else np.float64
+        self.complex_dtype = np.complex64 if sim.precision == "single" else np.complex128
+        self.workers = sim.fft_workers
+        opt = config.optics
+        self.window_m = opt.wavelength_m * opt.f1_m / config.slm.pitch_m
+        self.d_m = (self.window_m / self.q[0], self.window_m / self.q[1])
+        self.out_d_m = (self.d_m[0] * opt.f2_m / opt.f1_m, self.d_m[1] * opt.f2_m / opt.f1_m)
+        self.laser: Any = None
+        self.rng = np.random.default_rng(sim.seed)
+        self._prepare_input_geometry(imp)
+        self._prepare_slm(imp)
+        self._prepare_camera(imp)
+        self.truth = self._make_truth(imp)
+        self.spectrum: np.ndarray | None = None
+        self.transmittance = self._transmittance(np.zeros(self.q, np.uint8 if config.slm.bit_depth <= 8 else np.uint16))
+        self.set_input(np.zeros(config.input.shape, np.float32), "amplitude", config.input.bit_depth)
+
+    # ------------------------------------------------------------------ geometry
+
+    def _prepare_input_geometry(self, imp: ImperfectionsConfig) -> None:
+        m = (self.config.input.pitch_m / self.d_m[0], self.config.input.pitch_m / self.d_m[1])
+        quarter = round(imp.fourier_rotation_rad / (math.pi / 2))
+        if quarter % 2 and self.q[0] != self.q[1]:
+            raise InvalidSetting(f"simulation.imperfections.fourier_rotation_rad {imp.fourier_rotation_rad}: rotations beyond "
+                                 f"45 degrees need a square SLM grid, slm.shape is {self.q}; use |rotation| <= pi/4")
+        self._lens1 = _Lens1(self.q, m, self.config.input.shape, imp.fourier_scale, imp.fourier_rotation_rad,
+                             np.asarray(imp.fourier_offset_px, dtype=np.float64), self.complex_dtype, self.workers)
+
+    def _prepare_slm(self, imp: ImperfectionsConfig) -> None:
+        self.phase_lut_rad = phase_lut(self.config.slm.bit_depth, imp)
+        self.wavefront_rad = wavefront_map(self.q, imp.zernike_rad)
+        self._cover = np.exp(1j * self.wavefront_rad).astype(self.complex_dtype) if imp.zernike_rad else None
+
+    def _prepare_camera(self, imp: ImperfectionsConfig) -> None:
+        cam = self.config.camera
+        self.sensor_shape = cam.shape
+        # G: camera pixels per output sample (a 2x2 on (row, col)), camera index c = R/2 + off + G (x + 0.5) - 0.5
+        scale = np.diag([self.out_d_m[0] / cam.pitch_m, self.out_d_m[1] / cam.pitch_m])
+        self._g = imp.camera_magnification * rotation(imp.camera_rotation_rad) @ scale
+        self._cam_offset = np.asarray(imp.camera_offset_px, dtype=np.float64)
+        g_inv = np.linalg.inv(self._g)
+        self._binning: tuple[int, int, int, int] | None = None
+        if imp.camera_rotation_rad == 0.0:
+            p = (g_inv[0, 0], g_inv[1, 1])
+            # first sample of camera pixel 0: x(0) - (p - 1) / 2 with x(r) = p (r + 0.5 - R/2 - off) - 0.5
+            starts = [p[ax] * (0.5 - cam.shape[ax] / 2 - self._cam_offset[ax]) - 0.5 - (p[ax] - 1) / 2 for ax in (0, 1)]
+            if all(abs(v - round(v)) < 1e-6 and round(v) >= 1 for v in p) and all(abs(s - round(s)) < 1e-6 for s in starts):
+                self._binning = (int(round(p[0])), int(round(p[1])), int(round(starts[0])), int(round(starts[1])))
+        # general path: dst camera index (r, c) -> src centred intensity index, box kernel of the pixel footprint
+        self._box = (max(1, int(round(math.hypot(g_inv[0, 0], g_inv[1, 0])))), max(1, int(round(math.hypot(g_inv[0, 1], g_inv[1, 1])))))
+        self._pixel_area_samples = abs(float(np.linalg.det(g_inv)))
+        centre = np.array([cam.shape[0] / 2, cam.shape[1] / 2]) + self._cam_offset
+        # sample position of camera pixel c: x = G^-1 (c + 0.5 - centre) - 0.5 (from the axis); in the centred
+        # intensity array that is index x + Q//2, and a box of size k anchored at k//2 averages around
+        # index + k//2 - (k - 1)/2 less, so the warp reads the box-filtered array there
+        shift = np.array([self.q[ax] // 2 + self._box[ax] // 2 - (self._box[ax] - 1) / 2 for ax in (0, 1)])
+        off = g_inv @ (0.5 - centre) - 0.5 + shift
+        # cv2 works on (x=col, y=row)
+        self._warp = np.array([[g_inv[1, 1], g_inv[1, 0], off[1]], [g_inv[0, 1], g_inv[0, 0], off[0]]], dtype=np.float64)
+        rng = np.random.default_rng(imp.seed)
+        draw = rng.random(cam.shape)
+        self.dead = draw < imp.dead_pixel_fraction
+        self.hot = (draw >= imp.dead_pixel_fraction) & (draw < imp.dead_pixel_fraction + imp.hot_pixel_fraction)
+        self._dead_index, self._hot_index = np.flatnonzero(self.dead), np.flatnonzero(self.hot)
+
+    def _make_truth(self, imp: ImperfectionsConfig) -> SimTruth:
+        cfg = self.config
+        s = cfg.fourier_scale()
+        a = imp.fourier_scale * rotation(imp.fourier_rotation_rad)
+        fourier = np.zeros((2, 3))
+        fourier[:, :2] = a * s
+        fourier[:, 2] = np.array([self.q[0] // 2, self.q[1] // 2]) + np.asarray(imp.fourier_offset_px)
+        # input pixel i -> its centre in input samples y = D (i + 0.5 - N/2) - 0.5, D = diag(p_in / d); lens 1 puts
+        # U(A^-1 k) on SLM pixel k and lens 2 transforms that on the SLM grid, so sample y images at the output sample
+        # x = -W y, W = A^-T in window fractions (y_ax / Q_ax): W = diag(Q) A^-T diag(1/Q) in samples;
+        # camera index c = R/2 + off + G (x + 0.5) - 0.5
+        n = np.array(cfg.input.shape, dtype=np.float64)
+        d = np.diag([cfg.input.pitch_m / self.d_m[0], cfg.input.pitch_m / self.d_m[1]])
+        q = np.array(self.q, dtype=np.float64)
+        w = np.diag(q) @ np.linalg.inv(a).T @ np.diag(1.0 / q)
+        lin = -self._g @ w @ d
+        const = np.array(cfg.camera.shape) / 2 + self._cam_offset + self._g @ (0.5 - w @ (d @ (0.5 - n / 2) - 0.5)) - 0.5
+        camera = np.concatenate([lin, const[:, None]], axis=1)
+        return SimTruth(imp, self.phase_lut_rad.copy(), self.wavefront_rad.copy(), fourier, camera,
+                        self.dead.copy(), self.hot.copy(), imp.zero_order, imp.fringing_px)
+
+    # ------------------------------------------------------------------ state changes
+
+    def set_input(self, values: np.ndarray, encoding: str, bit_depth: int) -> None:
+        """Show device values in [0, 1] (quantised to ``bit_depth``) and compute the lens-1 spectrum."""
+        levels = (1 << bit_depth) - 1
+        q = np.rint(np.asarray(values, dtype=np.float64) * levels) / levels
+        amplitude = q if encoding == "amplitude" else np.sqrt(q)
+        self.spectrum = self._lens1(amplitude.astype(self.real_dtype, copy=False))
+
+    def _transmittance(self, gray: np.ndarray) -> np.ndarray:
+        imp = self.config.simulation.imperfections
+        lut = self.phase_lut_rad.astype(self.real_dtype)
+        phase = cv2.LUT(gray, lut) if gray.dtype == np.uint8 and lut.dtype == np.float32 else lut[gray]
+        if imp.fringing_px > 0:
+            kernel = fringing_kernel(imp.fringing_px).astype(self.real_dtype)
+            phase = cv2.sepFilter2D(phase, -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE)
+        t = np.empty(self.q, self.complex_dtype)
+        np.cos(phase, out=t.real)
+        np.sin(phase, out=t.imag)
+        if imp.zero_order > 0:
+            t *= 1.0 - imp.zero_order
+            t += imp.zero_order
+        if self._cover is not None:
+            t *= self._cover
+        return t
+
+    def set_slm(self, gray: np.ndarray) -> None:
+        """Display integer gray levels on the SLM grid: computes the complex transmittance."""
+        self.transmittance = self._transmittance(np.asarray(gray))
+
+    # ------------------------------------------------------------------ output
+
+    def output_field(self) -> np.ndarray:
+        """Complex field on the output plane (centred order, index Q//2 = axis, sampled at ``out_d_m``); with
+        a unit transmittance it is the inverted input image band-limited by the SLM window (inside a uniformly lit
+        pixel area |field|^2 = amplitude^2 per sample, up to the ringing of the band limit)."""
+        sign = np.outer(np.where(np.arange(self.q[0]) % 2, -1.0, 1.0), np.where(np.arange(self.q[1]) % 2, -1.0, 1.0))
+        out = scipy.fft.fft2(self.spectrum * self.transmittance, workers=self.workers, overwrite_x=True)
+        return out * (sign / (self.q[0] * self.q[1]))
+
+    def intensity(self) -> np.ndarray:
+        """(Q_r Q_c)^2 |output field|^2 per output sample (centred order; the FFT normalisation is left out)."""
+        out = scipy.fft.fft2(self.spectrum * self.transmittance, workers=self.workers, overwrite_x=True)
+        power = np.square(out.real)
+        power += np.square(out.imag)
+        return power
+
+    def photons_per_unit(self, exposure_s: float) -> float:
+        """Photons per output sample for |field|^2 = 1 during ``exposure_s`` (laser on at its power)."""
+        cfg = self.config
+        power_w = self.power_w()
+        sample_area = self.d_m[0] * self.d_m[1]
+        modulator_area = cfg.input.shape[0] * cfg.input.shape[1] * cfg.input.pitch_m ** 2
+        photon_j = PLANCK_J_S * LIGHT_SPEED_M_S / cfg.optics.wavelength_m
+        return power_w * cfg.simulation.throughput * sample_area / modulator_area * exposure_s / photon_j
+
+    def power_w(self) -> float:
+        """Optical power leaving the laser now (W): 0 while emission is off."""
+        if self.laser is None:
+            return self.config.laser.power_mw * 1e-3
+        status = self.laser.status()
+        return status.power_mw * 1e-3 if status.emission else 0.0
+
+    def expected_electrons(self, exposure_s: float) -> np.ndarray:
+        """Mean photo-electrons per camera pixel (sensor shape), before noise and saturation."""
+        cam = self.config.camera
+        scale = self.photons_per_unit(exposure_s) * cam.quantum_efficiency / float(self.q[0] * self.q[1]) ** 2
+        intensity = self.intensity()
+        if self._binning is not None:
+            image = self._bin(intensity)
+        else:
+            kr, kc = self._box
+            if kr > 1 or kc > 1:
+                intensity = cv2.boxFilter(intensity, -1, (kc, kr), normalize=False, borderType=cv2.BORDER_CONSTANT)
+                scale *= self._pixel_area_samples / (kr * kc)
+            else:
+                scale *= self._pixel_area_samples
+            image = cv2.warpAffine(intensity, self._warp, (cam.shape[1], cam.shape[0]),
+                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        image *= scale
+        return image
+
+    def _bin(self, intensity: np.ndarray) -> np.ndarray:
+        pr, pc, sr, sc = self._binning  # type: ignore[misc]
+        rows, cols = self.sensor_shape
+        r0, c0 = sr + self.q[0] // 2, sc + self.q[1] // 2
+        r1, c1 = r0 + rows * pr, c0 + cols * pc
+        if pr == pc == 1 and r0 >= 0 and c0 >= 0 and r1 <= self.q[0] and c1 <= self.q[1]:
+            return intensity[r0:r1, c0:c1].copy()
+        window = np.zeros((rows * pr, cols * pc), intensity.dtype)
+        a0, b0 = max(r0, 0), max(c0, 0)
+        a1, b1 = min(r1, self.q[0]), min(c1, self.q[1])
+        if a1 > a0 and b1 > b0:
+            window[a0 - r0:a1 - r0, b0 - c0:b1 - c0] = intensity[a0:a1, b0:b1]
+        return window.reshape(rows, pr, cols, pc).sum(axis=(1, 3))
+
+    def frame(self, exposure_s: float, gain: float) -> np.ndarray:
+        """A full-sensor camera image: counts (uint8/uint16 when quantising, else float32)."""
+        cam, sim = self.config.camera, self.config.simulation
+        electrons = self.expected_electrons(exposure_s)
+        if sim.noise:
+            electrons = self._shot_noise(electrons)
+        electrons.flat[self._dead_index] = 0.0
+        if sim.quantize:
+            np.minimum(electrons, cam.full_well_e, out=electrons)
+        if sim.noise and cam.read_noise_e > 0:
+            electrons += self.rng.standard_normal(electrons.shape, dtype=np.float32).astype(electrons.dtype) * cam.read_noise_e
+        counts = electrons * gain + cam.dark_level
+        full = float((1 << cam.bit_depth) - 1)
+        counts.flat[self._hot_index] = full
+        if not sim.quantize:
+            return counts.astype(np.float32, copy=False)
+        np.rint(counts, out=counts)
+        np.clip(counts, 0.0, full, out=counts)
+        return counts.astype(np.uint8 if cam.bit_depth <= 8 else np.uint16)
+
+    def _shot_noise(self, electrons: np.ndarray) -> np.ndarray:
+        """Poisson photo-electrons, drawn fast by mean: below 0.05 e- as one Poisson process (a Poisson total
+        spread over the pixels in proportion to their means: exact, and cheap because few events happen),
+        up to 10 e- by numpy's Poisson, above by the Gaussian sqrt(N) approximation (skewness 1/sqrt(N) <= 0.32 left out)."""
+        flat = np.maximum(electrons, 0.0).ravel()
+        tiny = flat < 0.05
+        rates = np.where(tiny, flat, 0.0)
+        cumulative = np.cumsum(rates, dtype=np.float64)
+        events = int(self.rng.poisson(cumulative[-1])) if cumulative.size else 0
+        hits = np.searchsorted(cumulative, self.rng.random(events) * cumulative[-1], side="right") if events else np.empty(0, np.int64)
+        noisy = np.where(tiny, np.bincount(np.minimum(hits, flat.size - 1), minlength=flat.size).astype(flat.dtype), flat)
+        mid = np.flatnonzero(~tiny & (flat < 10.0))
+        noisy[mid] = self.rng.poisson(flat[mid])
+        big = np.flatnonzero(flat >= 10.0)
+        noisy[big] += np.sqrt(flat[big]) * self.rng.standard_normal(big.shape, dtype=np.float32)
+        np.maximum(noisy, 0.0, out=noisy)
+        return noisy.reshape(electrons.shape)
+
+
+def shared_simulation(shared: Any) -> SimulatedBench:
+    """The :class:`SimulatedBench` of a bench (``BenchShared``), created on first use."""
+    sim = shared.extras.get("simulation")
+    if sim is None:
+        sim = SimulatedBench(shared.config)
+        shared.extras["simulation"] = sim
+    return sim

@@ -1,0 +1,64 @@
+"""The electronic backend stored beside an optical program: ``<program>/backend.safetensors`` + ``backend.json``.
+
+``backend.json`` holds the :class:`~osclc.models.layers.backend.Backend` constructor arguments, where the
+weights came from (``source``: ``student`` or ``finetune``), the figures that justify them and the
+SHA-256 of the weights file; the weights are safetensors (no pickle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from osclc.models.layers.backend import Backend
+
+WEIGHTS = "backend.safetensors"
+META = "backend.json"
+
+
+class BackendFileError(ValueError):
+    """A stored backend that cannot be used; the message names the file and the fix."""
+
+
+def has_backend(program_dir: str | Path) -> bool:
+    """True when ``program_dir`` holds a stored backend."""
+    return (Path(program_dir) / META).is_file()
+
+
+def save_backend(program_dir: str | Path, backend: Backend, info: dict[str, Any]) -> Path:
+    """Write ``backend`` (weights + constructor arguments + ``info``) into ``program_dir``; returns the JSON path."""
+    folder = Path(program_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / WEIGHTS
+    save_file({k: v.detach().cpu().contiguous() for k, v in backend.state_dict().items()}, str(weights))
+    doc = {"config": backend.config(), "info": info, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
+    path = folder / META
+    path.write_text(json.dumps(doc, indent=2))
+    return path
+
+
+def load_backend(program_dir: str | Path, device: torch.device | str = "cpu") -> tuple[Backend, dict[str, Any]]:
+    """The backend stored in ``program_dir`` (eval mode) and its ``info``."""
+    folder = Path(program_dir)
+    meta, weights = folder / META, folder / WEIGHTS
+    if not meta.is_file() or not weights.is_file():
+        raise FileNotFoundError(f"{folder}: no stored backend ({META} + {WEIGHTS}); run `osclc finetune` or pass --student")
+    try:
+        doc = json.loads(meta.read_text())
+        config = doc["config"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise BackendFileError(f"{meta}: unreadable backend description ({exc!r}); run `osclc finetune` again") from exc
+    if hashlib.sha256(weights.read_bytes()).hexdigest() != doc.get("sha256"):
+        raise BackendFileError(f"{weights}: does not match the hash in {meta} (edited or from another run); run `osclc finetune` again")
+    try:
+        backend = Backend(**config)
+        backend.load_state_dict(load_file(str(weights)), strict=True)
+    except (SafetensorError, RuntimeError, TypeError) as exc:
+        raise BackendFileError(f"{weights}: weights do not fit {config} ({exc}); run `osclc finetune` again") from exc
+    return backend.to(device).eval(), dict(doc.get("info") or {})

@@ -1,0 +1,1 @@
+"""Networks: AlexNet-style teachers, U-Net, SCLC students (classification and U-Net), network plans and architecture configs."""

@@ -1,0 +1,1 @@
+"""Training: KD loss, the trainer with exact resume, torchrun DDP, train configs, safetensors checkpoints, evaluation and metrics."""
