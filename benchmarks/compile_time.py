@@ -35,7 +35,7 @@ from common import RESULTS, time_call, write_result  # noqa: E402
 from osclc.calibration.compiler.pipeline import compile_program  # noqa: E402
 from osclc.calibration.record import CalibrationRecord  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
-from osclc.models.networks.architecture import ArchConfig, build_model  # noqa: E402
+from osclc.models.networks.architecture import ClassificationArch, build_model  # noqa: E402
 from osclc.models.folding import fold  # noqa: E402
 
 SLM_SHAPE = (1152, 1920)
@@ -113,7 +113,7 @@ def main() -> None:
         "one_mask": {"multiplex": program.multiplex, "encoding": program.encoding, "aperture_box_slm": program.info["aperture_box_slm"]},
     }
     torch.manual_seed(0)
-    digits = fold(build_model(ArchConfig(channels=[32, 64], pools=[1, 2]), 1, 8, 10).eval()).eval()
+    digits = fold(build_model(ClassificationArch(channels=[32, 64], pools=[1, 2]), 1, 8, 10).eval()).eval()
     many = time_call(lambda: compile_program(digits, calibration, config, multiplex="time"), repeat=max(1, repeat // 3))
     masks = digits.out_channels
     figures["digits_student"] = {"masks": masks, "compile_s": many, "per_mask_s": many["median_s"] / masks,

@@ -48,7 +48,7 @@ from osclc.lab.jobs.infer import infer  # noqa: E402
 from osclc.lab.latency.stats import percentile, throughput_fps  # noqa: E402
 from osclc.lab.loop.config import LoopConfig  # noqa: E402
 from osclc.lab.loop.pipeline import Pipeline, PipelineItem, Stage  # noqa: E402
-from osclc.models.networks.architecture import ArchConfig, build_model  # noqa: E402
+from osclc.models.networks.architecture import ClassificationArch, build_model  # noqa: E402
 from osclc.models.data.spec import load_dataset  # noqa: E402
 from osclc.models.folding import fold  # noqa: E402
 
@@ -106,7 +106,7 @@ def measure(delays_ms: list[float], frames: int, pacing: str, queue_depth: int =
 
 def _compile(config: BenchConfig, channels: int, folder: Path) -> None:
     torch.manual_seed(0)
-    student = build_model(ArchConfig(variant="sclc", detector="intensity", channels=[channels]), 1, 8, 10).eval()
+    student = build_model(ClassificationArch(variant="sclc", detector="intensity", channels=[channels]), 1, 8, 10).eval()
     folded = fold(student)
     program = compile_program(folded, CalibrationRecord.identity(config), config, multiplex="time")
     images = load_dataset("digits").val.x[:8]

@@ -181,11 +181,11 @@ def test_compiled_program_reproduces_the_digital_features_on_the_ideal_bench(mul
 
 def test_trained_shape_student_compiles_against_its_torch_features() -> None:
     """A folded SCLC (random weights) through the ideal bench: camera features vs FoldedSCLC.features."""
-    from osclc.models.networks.architecture import ArchConfig, build_model
+    from osclc.models.networks.architecture import ClassificationArch, build_model
     from osclc.models.folding import fold
 
     torch.manual_seed(0)
-    folded = fold(build_model(ArchConfig(), 1, SIZE, 10).eval())
+    folded = fold(build_model(ClassificationArch(), 1, SIZE, 10).eval())
     config = _config()
     program = compile_program(folded, CalibrationRecord.identity(config), config)
     images = _images(8, 1)

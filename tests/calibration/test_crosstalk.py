@@ -124,14 +124,14 @@ def test_compiled_program_on_a_bench_with_fringing() -> None:
     from osclc.calibration.execute import fit_normalisation, normalised_correlation, run_batch
     from osclc.drivers.bench import open_bench
     from osclc.drivers.bench_config import BenchConfig
-    from osclc.models.networks.architecture import ArchConfig, build_model
+    from osclc.models.networks.architecture import ClassificationArch, build_model
     from osclc.models.folding import fold
     from sklearn.datasets import load_digits
 
     config = BenchConfig.model_validate({"simulation": {"clock": "virtual", "imperfections": {"fringing_px": 0.6, "zero_order": 0.05}}})
     record = dataclasses.replace(CalibrationRecord.identity(config), fringing_px=0.6, zero_order=0.05)
     torch.manual_seed(0)
-    folded = fold(build_model(ArchConfig(channels=[4]), 1, 8, 10).eval())
+    folded = fold(build_model(ClassificationArch(channels=[4]), 1, 8, 10).eval())
     images = (load_digits().images[:14] / 16.0).astype(np.float32)[:, None]
     with torch.no_grad():
         digital = folded.features(torch.from_numpy(images)).numpy()

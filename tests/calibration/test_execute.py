@@ -21,7 +21,7 @@ from osclc.calibration.execute import (
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.drivers.errors import DeviceError
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.folding import fold
 
 SIZE, CHANNELS = 8, 3
@@ -30,7 +30,7 @@ SIZE, CHANNELS = 8, 3
 def _student(seed: int):
     """A folded SCLC with random weights (CHANNELS output channels) on SIZE x SIZE images."""
     torch.manual_seed(seed)
-    return fold(build_model(ArchConfig(channels=[CHANNELS]), 1, SIZE, 10).eval())
+    return fold(build_model(ClassificationArch(channels=[CHANNELS]), 1, SIZE, 10).eval())
 
 
 def _config(**camera) -> BenchConfig:

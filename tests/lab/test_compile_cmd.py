@@ -12,13 +12,13 @@ from osclc.calibration.record import CalibrationRecord
 from osclc.configs import bundled
 from osclc.lab.cli.main import main
 from osclc.lab.config.files import load_config
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.training.checkpoints import save_checkpoint
 
 
 def test_compile_writes_a_program_and_a_run(tmp_path, _isolated_runs_dir) -> None:
     torch.manual_seed(0)
-    arch = ArchConfig(channels=[4, 4], pools=[1, 2])
+    arch = ClassificationArch(channels=[4, 4], pools=[1, 2])
     checkpoint = save_checkpoint(tmp_path / "student", build_model(arch, 1, 8, 10).eval(),
                                  {"arch": arch, "in_channels": 1, "image_size": 8, "num_classes": 10, "dataset": "digits"})
     bench = bundled("bench-sim-ideal.yaml")

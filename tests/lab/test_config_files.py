@@ -112,3 +112,11 @@ def test_every_registered_kind_has_a_valid_commented_default():
     for kind, model in config_kinds.KINDS.items():
         data = yaml.safe_load(config_files.default_yaml(kind))
         assert model.model_validate(data) == model(), kind
+
+
+def test_union_members_get_their_keys_in_errors_and_their_block_in_the_reference(tmp_path):
+    with pytest.raises(ConfigError, match=r"arch\.segmentation\.pools: unknown key; allowed keys here: variant, channels, kernel_size, detector, nyquist"):
+        load_config(_write(tmp_path, "kind: train\narch:\n  variant: sclc_unet\n  pools: [2, 2]\n"))
+    ref = reference_markdown()
+    assert "| `arch` | ClassificationArch |" in ref and "| `arch` | SegmentationArch |" in ref
+    assert "| `arch.variant` | 'unet' \\| 'sclc_unet' | `*required*` |" in ref

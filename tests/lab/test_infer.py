@@ -27,7 +27,7 @@ from osclc.lab.loop.frame_record import BOUNDARIES
 from osclc.lab.jobs.infer import infer
 from osclc.lab.loop.config import LoopConfig
 from osclc.lab.runs import read_run
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.data.spec import load_dataset
 from osclc.models.folding import fold
 
@@ -51,7 +51,7 @@ def compiled(tmp_path_factory):
     """A 4-channel student compiled for the ideal simulated bench, normalised, its backend stored."""
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("program")
-    student = build_model(ArchConfig(variant="sclc", detector="intensity", channels=[4]), 1, 8, 10).eval()
+    student = build_model(ClassificationArch(variant="sclc", detector="intensity", channels=[4]), 1, 8, 10).eval()
     folded = fold(student)
     config = _bench()
     program = compile_program(folded, CalibrationRecord.identity(config), config, multiplex="time")

@@ -17,7 +17,7 @@ from osclc.lab.latency.budget import predict_budget
 from osclc.lab.loop.runner import run_loop
 from osclc.lab.loop.config import LoopConfig
 from osclc.lab.runs import Run, read_run
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.folding import fold
 
 EXPOSURES_S = [1e-3, 3e-3, 0.4e-3]
@@ -37,7 +37,7 @@ def _config() -> BenchConfig:
 def program():
     """A 3-channel student compiled for time multiplexing, its masks at unequal exposures and frame counts."""
     torch.manual_seed(0)
-    student = build_model(ArchConfig(variant="sclc", detector="intensity", channels=[len(EXPOSURES_S)]), 1, 8, 10).eval()
+    student = build_model(ClassificationArch(variant="sclc", detector="intensity", channels=[len(EXPOSURES_S)]), 1, 8, 10).eval()
     config = _config()
     compiled = compile_program(fold(student), CalibrationRecord.identity(config), config, multiplex="time")
     compiled.set_exposure(EXPOSURES_S)

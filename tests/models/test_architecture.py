@@ -1,4 +1,4 @@
-"""ArchConfig validation, default plans, and the networks build_model returns."""
+"""ClassificationArch validation, default plans, and the networks build_model returns."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pydantic
 import pytest
 import torch
 
-from osclc.models.networks.architecture import ArchConfig, build_model, resolve_plan
+from osclc.models.networks.architecture import build_model
+from osclc.models.networks.classification_arch import ClassificationArch, resolve_plan
 from osclc.models.layers.frontend import MaxPoolFrontend, SpectralFrontend
 from osclc.models.networks.plan import ALEXNET, default_plan
 from osclc.models.networks.sclc import SCLC
@@ -17,18 +18,18 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 def test_config_is_strict() -> None:
     with pytest.raises(pydantic.ValidationError):
-        ArchConfig(variant="sclc", depth=3)  # type: ignore[call-arg]
+        ClassificationArch(variant="sclc", depth=3)  # type: ignore[call-arg]
     with pytest.raises(pydantic.ValidationError, match="odd"):
-        ArchConfig(kernel_size=4)
+        ClassificationArch(kernel_size=4)
     with pytest.raises(pydantic.ValidationError):
-        ArchConfig(variant="resnet")  # type: ignore[arg-type]
+        ClassificationArch(variant="resnet")  # type: ignore[arg-type]
     with pytest.raises(pydantic.ValidationError):
-        ArchConfig(channels=[0, 8])
-    assert ArchConfig().variant == "sclc" and ArchConfig().detector == "intensity"
+        ClassificationArch(channels=[0, 8])
+    assert ClassificationArch().variant == "sclc" and ClassificationArch().detector == "intensity"
 
 
 def test_every_field_is_described() -> None:
-    for name, field in ArchConfig.model_fields.items():
+    for name, field in ClassificationArch.model_fields.items():
         assert field.description, name
 
 
@@ -41,21 +42,21 @@ def test_default_plans_scale_with_input_size() -> None:
 
 
 def test_plan_overrides() -> None:
-    plan = resolve_plan(ArchConfig(channels=[4, 8, 8], kernel_size=5), 8)
+    plan = resolve_plan(ClassificationArch(channels=[4, 8, 8], kernel_size=5), 8)
     assert [layer.channels for layer in plan.layers] == [4, 8, 8]
     assert [layer.kernel for layer in plan.layers] == [5, 5, 5]
     assert [layer.pool for layer in plan.layers] == [2, 2, 1]  # stops pooling below 4 pixels
     with pytest.raises(ValueError, match="pools"):
-        resolve_plan(ArchConfig(channels=[4, 8], pools=[2]), 8)
+        resolve_plan(ClassificationArch(channels=[4, 8], pools=[2]), 8)
     with pytest.raises(ValueError, match="strides"):
-        resolve_plan(ArchConfig(strides=[1, 1, 1]), 8)
+        resolve_plan(ClassificationArch(strides=[1, 1, 1]), 8)
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("variant", ["teacher", "sq_teacher", "sclc", "sclc_maxpool", "backend_only"])
 def test_every_variant_builds_and_runs(variant: str, device: str) -> None:
     torch.manual_seed(0)
-    model = build_model(ArchConfig(variant=variant), 1, 8, 10).to(device)  # type: ignore[arg-type]
+    model = build_model(ClassificationArch(variant=variant), 1, 8, 10).to(device)  # type: ignore[arg-type]
     x = torch.rand(5, 1, 8, 8, device=device)
     logits = model(x)
     assert logits.shape == (5, 10) and torch.isfinite(logits).all()
@@ -64,19 +65,19 @@ def test_every_variant_builds_and_runs(variant: str, device: str) -> None:
 
 
 def test_teachers_activations() -> None:
-    relu = build_model(ArchConfig(variant="teacher"), 3, 32, 10)
-    square = build_model(ArchConfig(variant="sq_teacher"), 3, 32, 10)
+    relu = build_model(ClassificationArch(variant="teacher"), 3, 32, 10)
+    square = build_model(ClassificationArch(variant="sq_teacher"), 3, 32, 10)
     assert isinstance(relu, AlexNetTeacher) and isinstance(square, AlexNetTeacher)
     assert any(isinstance(m, torch.nn.ReLU) for m in relu.features) and not any(isinstance(m, Square) for m in relu.features)
     assert any(isinstance(m, Square) for m in square.features) and not any(isinstance(m, torch.nn.ReLU) for m in square.features)
 
 
 def test_alexnet_teacher_and_student_at_224() -> None:
-    teacher = build_model(ArchConfig(variant="teacher"), 3, 224, 10)
+    teacher = build_model(ClassificationArch(variant="teacher"), 3, 224, 10)
     convs = [m for m in teacher.features if isinstance(m, torch.nn.Conv2d)]
     assert [(c.out_channels, c.kernel_size[0], c.stride[0]) for c in convs] == [(64, 11, 4), (192, 5, 1), (384, 3, 1), (256, 3, 1), (256, 3, 1)]
     assert teacher.head[1].in_features == 256 * 6 * 6 and teacher.head[1].out_features == 4096
-    student = build_model(ArchConfig(), 3, 224, 10)
+    student = build_model(ClassificationArch(), 3, 224, 10)
     assert isinstance(student, SCLC) and isinstance(student.frontend, SpectralFrontend)
     # support 224 + 10*1 + 4*8 + 2*16*3 = 362 -> multiple of 32, 5-smooth: 384; grid 384/32 = 12
     assert student.frontend.pad == 384 and student.frontend.out_size == 12
@@ -84,11 +85,11 @@ def test_alexnet_teacher_and_student_at_224() -> None:
 
 
 def test_student_structure_and_detector_channels() -> None:
-    student = build_model(ArchConfig(detector="field", backend="mlp", hidden=16), 1, 8, 10)
+    student = build_model(ClassificationArch(detector="field", backend="mlp", hidden=16), 1, 8, 10)
     assert isinstance(student, SCLC)
     assert student.features(torch.rand(2, 1, 8, 8)).shape == (2, 64, 8, 8)  # 32 channels x (Re, Im), P = 16 / 2
     assert student.backend.gain.shape == (64,) and student.backend.offset.shape == (64,)
-    maxpool = build_model(ArchConfig(variant="sclc_maxpool"), 1, 8, 10)
+    maxpool = build_model(ClassificationArch(variant="sclc_maxpool"), 1, 8, 10)
     assert isinstance(maxpool.frontend, MaxPoolFrontend)
     assert maxpool.features(torch.rand(2, 1, 8, 8)).shape == (2, 32, 4, 4)  # the teacher's map sizes
 
@@ -97,20 +98,20 @@ def test_linear_detector_makes_the_student_one_affine_map() -> None:
     """detector none + linear backend: f(x + y) + f(0) = f(x) + f(y); intensity breaks it."""
     torch.manual_seed(1)
     x, y, zero = torch.rand(3, 1, 8, 8, dtype=torch.float64), torch.rand(3, 1, 8, 8, dtype=torch.float64), torch.zeros(3, 1, 8, 8, dtype=torch.float64)
-    linear = build_model(ArchConfig(detector="none"), 1, 8, 10).double()
+    linear = build_model(ClassificationArch(detector="none"), 1, 8, 10).double()
     assert torch.allclose(linear(x + y) + linear(zero), linear(x) + linear(y), atol=1e-10)
-    square = build_model(ArchConfig(detector="intensity"), 1, 8, 10).double()
+    square = build_model(ClassificationArch(detector="intensity"), 1, 8, 10).double()
     assert not torch.allclose(square(x + y) + square(zero), square(x) + square(y), atol=1e-6)
 
 
 def test_build_model_refuses_bad_sizes() -> None:
     with pytest.raises(ValueError, match="num_classes"):
-        build_model(ArchConfig(), 1, 8, 0)
+        build_model(ClassificationArch(), 1, 8, 0)
     with pytest.raises(ValueError, match="shrinks"):
-        build_model(ArchConfig(variant="teacher", channels=[4, 4, 4, 4], pools=[2, 2, 2, 2]), 1, 8, 10)
+        build_model(ClassificationArch(variant="teacher", channels=[4, 4, 4, 4], pools=[2, 2, 2, 2]), 1, 8, 10)
     with pytest.raises(ValueError, match="pad"):
-        build_model(ArchConfig(pad=15), 1, 8, 10)  # wrap-free needs P >= 8 + 2 + 2 * 2, even
+        build_model(ClassificationArch(pad=15), 1, 8, 10)  # wrap-free needs P >= 8 + 2 + 2 * 2, even
     with pytest.raises(ValueError, match="variant 'sclc' only"):
-        build_model(ArchConfig(variant="sclc_maxpool", spectral_kernel="free"), 1, 8, 10)
-    free = build_model(ArchConfig(spectral_kernel="free", pad=20), 1, 8, 10)
+        build_model(ClassificationArch(variant="sclc_maxpool", spectral_kernel="free"), 1, 8, 10)
+    free = build_model(ClassificationArch(spectral_kernel="free", pad=20), 1, 8, 10)
     assert free.frontend.pad == 20 and free(torch.rand(2, 1, 8, 8)).shape == (2, 10)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.training.checkpoints import (
     CheckpointError,
     CheckpointMeta,
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _model_and_meta(variant: str = "sclc", image_size: int = 8):
     torch.manual_seed(0)
-    arch = ArchConfig(variant=variant)
+    arch = ClassificationArch(variant=variant)
     model = build_model(arch, 1, image_size, 10)
     meta = CheckpointMeta(arch=arch, in_channels=1, image_size=image_size, num_classes=10, dataset="digits", epoch=3)
     return model, meta
@@ -54,7 +54,7 @@ def test_refuses_other_architecture_size_and_classes(tmp_path):
     model, meta = _model_and_meta()
     path = save_checkpoint(tmp_path / "ckpt", model, meta)
     with pytest.raises(CheckpointError, match="another architecture .*variant: checkpoint 'sclc' vs asked 'teacher'"):
-        load_checkpoint(path, arch=ArchConfig(variant="teacher"))
+        load_checkpoint(path, arch=ClassificationArch(variant="teacher"))
     with pytest.raises(CheckpointError, match="image_size=8, asked for image_size=16"):
         load_checkpoint(path, image_size=16)
     with pytest.raises(CheckpointError, match="num_classes=10, asked for num_classes=2"):

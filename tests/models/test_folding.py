@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.layers.backend import Backend
 from osclc.models.layers.detector import Detector, detector_channels
 from osclc.models.folding import FoldedFileError, FoldedFrontend, FoldedSCLC, fold, fold_frontend
@@ -131,22 +131,22 @@ def test_partial_dft_gives_the_low_frequencies_of_the_padded_fft(size: int, out:
 
 def test_fold_of_the_default_student_and_backend_only() -> None:
     torch.manual_seed(8)
-    student = build_model(ArchConfig(), 1, 8, 10).double()
+    student = build_model(ClassificationArch(), 1, 8, 10).double()
     folded = fold(student)
     x = torch.rand(4, 1, 8, 8, dtype=torch.float64)
     with torch.no_grad():
         assert _relative(folded(x), student(x)) < 1e-10
     assert (folded.pad, folded.input_size, folded.out_size) == (16, 8, (8, 8))
-    identity = fold(build_model(ArchConfig(variant="backend_only", detector="none"), 1, 8, 10).double())
+    identity = fold(build_model(ClassificationArch(variant="backend_only", detector="none"), 1, 8, 10).double())
     assert identity.pad == 8 and identity.out_size == (8, 8)
     assert torch.allclose(identity.field(x).real, x, atol=1e-12)
 
 
 def test_fold_refuses_unfoldable_models() -> None:
     with pytest.raises(ValueError, match="sclc_maxpool"):
-        fold(build_model(ArchConfig(variant="sclc_maxpool"), 1, 8, 10))  # type: ignore[arg-type]
+        fold(build_model(ClassificationArch(variant="sclc_maxpool"), 1, 8, 10))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="teacher"):
-        fold(build_model(ArchConfig(variant="teacher"), 1, 8, 10))  # type: ignore[arg-type]
+        fold(build_model(ClassificationArch(variant="teacher"), 1, 8, 10))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import SegmentationArch, build_model
 from osclc.models.training.checkpoints import load_checkpoint, save_checkpoint
 from osclc.models.data.spec import load_dataset
 from osclc.models.networks.sclc_unet import SCLCUNet, fold_levels, unet_pad
@@ -23,9 +23,9 @@ def test_unet_shapes_and_plan():
     assert model(torch.rand(2, 3, 32, 32)).shape == (2, 5, 32, 32)
     assert [s.shape[-1] for s in model.skips(torch.rand(1, 3, 32, 32))] == [32, 16, 8]
     with pytest.raises(UNetShapeError, match="not divisible"):
-        build_model(ArchConfig(variant="unet", channels=[4, 8, 16]), 1, 30, 2)
-    with pytest.raises(ValueError, match="pools"):
-        build_model(ArchConfig(variant="sclc_unet", pools=[2, 2]), 1, 32, 2)
+        build_model(SegmentationArch(variant="unet", channels=[4, 8, 16]), 1, 30, 2)
+    with pytest.raises(ValueError, match="pools"):  # a U-Net has no classification plan fields
+        SegmentationArch(variant="sclc_unet", pools=[2, 2])  # type: ignore[call-arg]
 
 
 def test_pad_keeps_the_image_window_on_whole_samples():
@@ -85,7 +85,7 @@ def test_student_levels_and_folding(detector, factor):
 
 def test_checkpoint_round_trip(tmp_path):
     torch.manual_seed(3)
-    arch = ArchConfig(variant="sclc_unet", channels=[2, 4], detector="intensity")
+    arch = SegmentationArch(variant="sclc_unet", channels=[2, 4], detector="intensity")
     model = build_model(arch, 1, 16, 2).eval()
     x = torch.rand(1, 1, 16, 16)
     from osclc.models.training.checkpoints import CheckpointMeta

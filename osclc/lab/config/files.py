@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 
 class ConfigError(ValueError):
@@ -60,25 +60,31 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
     """Field names of the sub-model that ``loc`` (ending in the bad key) lives in, if it can be found."""
     current: Any = model
     for item in loc[:-1]:
+        if isinstance(current, dict):  # a union of models: pydantic names the member by its tag
+            current = current.get(item)
+            continue
         if isinstance(item, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
         field = current.model_fields.get(str(item))
         if field is None:
             return None
-        current = _model_in(field.annotation)
+        members = _models_in(field.annotation)
+        current = members if len(members) > 1 else next(iter(members.values()), None)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return None
 
 
-def _model_in(annotation: Any) -> Any:
-    """The BaseModel class inside an annotation such as ``Model`` or ``Model | None``, else the annotation."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return annotation
+def _models_in(annotation: Any) -> dict[str, type[BaseModel]]:
+    """The BaseModel classes in ``Model``, ``Model | None`` or a union of models, by union tag (else class name)."""
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    found: dict[str, type[BaseModel]] = {}
+    for arg in typing.get_args(annotation) if union else (annotation,):
+        tags = [meta.tag for meta in getattr(arg, "__metadata__", ()) if isinstance(meta, Tag)]
+        target = typing.get_args(arg)[0] if typing.get_origin(arg) is typing.Annotated else arg
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            found[tags[0] if tags else target.__name__] = target
+    return found
 
 
 def format_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> str:
@@ -138,11 +144,6 @@ def _describe(field: Any) -> str:
 def _yaml_scalar(value: Any) -> str:
     text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
     return text.removesuffix("\n...").removesuffix("...").strip()
-
-
-def _is_model(annotation: Any) -> bool:
-    target = _model_in(annotation)
-    return isinstance(target, type) and issubclass(target, BaseModel) and not isinstance(annotation, types.GenericAlias)
 
 
 def commented_yaml(instance: BaseModel, indent: int = 0) -> str:
@@ -221,10 +222,12 @@ def _reference_rows(model: type[BaseModel], prefix: str) -> list[str]:
     rows: list[str] = []
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
-        target = _model_in(field.annotation)
-        if isinstance(target, type) and issubclass(target, BaseModel):
-            rows.append(f"| `{path}` | {target.__name__} | | {_describe(field)} |")
+        members = _models_in(field.annotation)
+        for target in members.values():  # several: a union, one block per member
+            member = " ".join((target.__doc__ or "").split()) if len(members) > 1 else ""
+            rows.append(f"| `{path}` | {target.__name__} | | {_describe(field)}{'. ' + member if member else ''} |")
             rows.extend(_reference_rows(target, path + "."))
+        if members:
             continue
         default = field.get_default(call_default_factory=True)
         shown = _yaml_scalar(_jsonable(default)) if not field.is_required() else "*required*"

@@ -1,100 +1,74 @@
-"""Architecture configuration of teachers and students, and ``build_model``.
+"""Which network to build: ``ArchConfig``, a classification or a segmentation architecture, and ``build_model``.
 
-``ArchConfig`` names the variant and optionally overrides the default layer plan
-(``plan.default_plan``: AlexNet-style, scaled to the input size). ``build_model`` turns it into
-an ``nn.Module`` for a given input (channels, N x N pixels) and class count:
-
-* ``teacher`` / ``sq_teacher``: ``AlexNetTeacher`` with ReLU / square activations;
-* ``sclc`` / ``sclc_maxpool`` / ``backend_only``: an ``SCLC`` student (see ``sclc.py``);
-* ``unet`` / ``sclc_unet``: segmentation U-Net teacher / SCLC U-Net student (``segmentation_arch.py``).
+``ArchConfig`` is a discriminated union of :class:`ClassificationArch` (``classification_arch.py``:
+teachers and SCLC students on a layer plan) and :class:`SegmentationArch`
+(``segmentation_arch.py``: U-Net teacher and SCLC U-Net student). The ``variant`` key selects
+the member: ``teacher``, ``sq_teacher``, ``sclc``, ``sclc_maxpool``, ``backend_only`` (or no
+variant: ``sclc``) are classification, ``unet`` and ``sclc_unet`` segmentation. Each member
+forbids the other's fields, and validation errors name the member
+(``arch.segmentation.pools: unknown key``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Discriminator, Tag
 from torch import nn
 
-from osclc.models.networks.plan import LayerPlan, NetworkPlan, default_plan
-from osclc.models.networks.sclc import SCLC
-from osclc.models.networks.segmentation_arch import SEGMENTATION_VARIANTS, build_segmentation_model
-from osclc.models.networks.teachers import AlexNetTeacher
+from osclc.models.networks.classification_arch import (
+    ClassificationArch,
+    ClassificationVariant,
+    build_classifier,
+)
+from osclc.models.networks.segmentation_arch import (
+    SegmentationArch,
+    SegmentationVariant,
+    build_segmentation_model,
+)
 
-Variant = Literal["teacher", "sq_teacher", "sclc", "sclc_maxpool", "backend_only", "unet", "sclc_unet"]
-VARIANTS: tuple[str, ...] = ("teacher", "sq_teacher", "sclc", "sclc_maxpool", "backend_only", *SEGMENTATION_VARIANTS)
-Channels = Annotated[int, Field(ge=1, le=8192)]
-Factor = Annotated[int, Field(ge=1, le=16)]
+__all__ = [
+    "CLASSIFICATION_VARIANTS",
+    "SEGMENTATION_VARIANTS",
+    "ArchConfig",
+    "ClassificationArch",
+    "SegmentationArch",
+    "build_model",
+]
 
-
-class ArchConfig(BaseModel):
-    """Which network to build and how its layer plan differs from the default for the input size."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    variant: Variant = Field("sclc", description="teacher (ReLU CNN), sq_teacher (square activations), sclc (spectral student), sclc_maxpool (max-pool ablation), backend_only (no frontend); segmentation: unet (teacher), sclc_unet (student)")
-    channels: list[Channels] | None = Field(None, min_length=1, max_length=16, description="output channels of each conv block (count, 1..8192); None = the default plan for the input size")
-    kernel_size: int | None = Field(None, ge=1, le=63, description="kernel size of every conv block (pixels, odd, 1..63); None = the plan's (3 for custom channels)")
-    strides: list[Factor] | None = Field(None, max_length=16, description="conv stride of each block (pixels, 1..16); None = the plan's (1 for custom channels)")
-    pools: list[Factor] | None = Field(None, max_length=16, description="down-sampling factor after each block (1 = none, 1..16); None = the plan's (2 while the map stays >= 2 pixels, for custom channels)")
-    head_hidden: list[Channels] | None = Field(None, max_length=4, description="teacher FC hidden widths (units, 1..8192); None = the plan's")
-    detector: Literal["intensity", "field", "none"] = Field("intensity", description="student detector: intensity |b|^2 (camera), field (Re and Im, idealised), none (Re b, purely linear)")
-    backend: Literal["linear", "mlp"] = Field("linear", description="student backend after per-channel gain/offset: one FC layer (paper) or Linear-ReLU-Linear")
-    hidden: int = Field(128, ge=1, le=65536, description="hidden width of the mlp backend (units, 1..65536)")
-    spectral_kernel: Literal["spatial", "free"] = Field("spatial", description="student kernels: learned k x k in space then FFT'd (paper, realisable), or a free complex spectrum per grid bin")
-    nyquist: Literal["keep", "zero"] = Field("keep", description="even-size spectral pools: keep the one-sided Nyquist row/column (plain crop) or zero it")
-    pad: int | None = Field(None, ge=1, le=65536, description="student's zero-padded window P (input pixels, 1..65536); None = smallest wrap-free 5-smooth size")
-
-    @field_validator("kernel_size")
-    @classmethod
-    def _odd_kernel(cls, value: int | None) -> int | None:
-        if value is not None and value % 2 == 0:
-            raise ValueError(f"kernel_size={value} must be odd (symmetric 'same' padding in the teacher); use {value + 1}")
-        return value
+CLASSIFICATION_VARIANTS: tuple[str, ...] = get_args(ClassificationVariant)
+SEGMENTATION_VARIANTS: tuple[str, ...] = get_args(SegmentationVariant)
+_DEFAULT_VARIANT = ClassificationArch.model_fields["variant"].default
 
 
-def _default_pools(strides: list[int], image_size: int) -> list[int]:
-    pools, size = [], image_size
-    for stride in strides:
-        size = (size - 1) // stride + 1
-        pool = 2 if size >= 4 else 1
-        pools.append(pool)
-        size //= pool
-    return pools
+def _task_tag(value: object) -> Literal["classification", "segmentation"] | None:
+    """Union tag of a mapping (its ``variant``, default ``sclc``) or of an architecture instance; None if neither."""
+    variant = value.get("variant", _DEFAULT_VARIANT) if isinstance(value, dict) else getattr(value, "variant", None)
+    if variant in CLASSIFICATION_VARIANTS:
+        return "classification"
+    if variant in SEGMENTATION_VARIANTS:
+        return "segmentation"
+    return None
 
 
-def resolve_plan(arch: ArchConfig, image_size: int) -> NetworkPlan:
-    """The layer plan ``arch`` describes for an N x N input (default plan with its overrides applied)."""
-    base = default_plan(image_size)
-    if arch.channels is None:
-        count = len(base.layers)
-        channels = [layer.channels for layer in base.layers]
-        kernels = [arch.kernel_size or layer.kernel for layer in base.layers]
-        strides = arch.strides or [layer.stride for layer in base.layers]
-        pools = arch.pools or [layer.pool for layer in base.layers]
-        pool_kernel, head_pool = base.pool_kernel, base.head_pool
-    else:
-        count = len(arch.channels)
-        channels = list(arch.channels)
-        kernels = [arch.kernel_size or 3] * count
-        strides = arch.strides or [1] * count
-        pools = arch.pools or _default_pools(strides, image_size)
-        pool_kernel, head_pool = None, None
-    for name, values in (("strides", strides), ("pools", pools)):
-        if len(values) != count:
-            raise ValueError(f"architecture.{name}: {len(values)} entries for {count} conv blocks; give one per block (or leave it unset)")
-    layers = tuple(LayerPlan(c, k, s, p) for c, k, s, p in zip(channels, kernels, strides, pools))
-    head = tuple(arch.head_hidden) if arch.head_hidden is not None else base.head_hidden
-    return NetworkPlan(layers, head, pool_kernel, head_pool, name=base.name if arch.channels is None else "custom")
+ArchConfig = Annotated[
+    Annotated[ClassificationArch, Tag("classification")] | Annotated[SegmentationArch, Tag("segmentation")],
+    Discriminator(
+        _task_tag,
+        custom_error_type="arch_variant",
+        custom_error_message=(
+            f"variant must be one of {', '.join(CLASSIFICATION_VARIANTS)} (classification) "
+            f"or {', '.join(SEGMENTATION_VARIANTS)} (segmentation), in a mapping of architecture fields"
+        ),
+    ),
+]
+"""A classification or a segmentation architecture, told apart by ``variant``."""
 
 
 def build_model(arch: ArchConfig, in_channels: int, image_size: int, num_classes: int) -> nn.Module:
-    """Teacher or student for images [B, in_channels, N, N] and ``num_classes`` classes."""
+    """The network ``arch`` describes for images [B, in_channels, N, N] and ``num_classes`` classes (per image or pixel)."""
     if in_channels < 1 or image_size < 1 or num_classes < 1:
         raise ValueError(f"build_model: in_channels={in_channels}, image_size={image_size}, num_classes={num_classes} must all be >= 1")
-    if arch.variant in SEGMENTATION_VARIANTS:
+    if isinstance(arch, SegmentationArch):
         return build_segmentation_model(arch, in_channels, image_size, num_classes)
-    plan = resolve_plan(arch, image_size)
-    if arch.variant in ("teacher", "sq_teacher"):
-        return AlexNetTeacher(plan, in_channels, image_size, num_classes, "relu" if arch.variant == "teacher" else "square")
-    return SCLC.from_plan(plan, in_channels, image_size, num_classes, arch.variant, arch.detector, arch.backend, arch.hidden, arch.spectral_kernel, arch.nyquist, arch.pad)
+    return build_classifier(arch, in_channels, image_size, num_classes)

@@ -30,9 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from pydantic import TypeAdapter, ValidationError
 from tqdm import tqdm
 
-from osclc.models.networks.architecture import build_model
+from osclc.models.networks.architecture import ArchConfig, build_model
 from osclc.models.data.augment import random_shift
 from osclc.models.training.checkpoints import (
     CheckpointError,
@@ -54,6 +55,7 @@ from osclc.models.training.config import OptimiserConfig, TrainConfig
 
 LAST = "last"
 BEST = "best"
+_ARCH: TypeAdapter[ArchConfig] = TypeAdapter(ArchConfig)
 RESUME_MAY_DIFFER = ("epochs", "teacher")
 """Config fields that may change when resuming (more epochs; the teacher's path, whose hash must match)."""
 
@@ -151,8 +153,24 @@ def _hard_label_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return total / counted(y).sum().clamp(min=1)
 
 
-def _check_resume_config(meta: CheckpointMeta, config: TrainConfig, source: str) -> None:
+def _saved_train_config(meta: CheckpointMeta) -> dict[str, Any]:
+    """The training config saved with ``meta``, its architecture as today's schema dumps it.
+
+    Checkpoints from before the classification / segmentation split hold a U-Net's
+    architecture in the flat form (with the classification-only fields); an architecture that
+    does not validate stays as saved, so it differs from any config.
+    """
     saved = dict(meta.train_config or {})
+    if "arch" in saved:
+        try:
+            saved["arch"] = _ARCH.validate_python(saved["arch"]).model_dump(mode="json")
+        except ValidationError:
+            pass
+    return saved
+
+
+def _check_resume_config(meta: CheckpointMeta, config: TrainConfig, source: str) -> None:
+    saved = _saved_train_config(meta)
     ours = config.model_dump(mode="json")
     differ = [k for k in ours if k not in RESUME_MAY_DIFFER and saved.get(k) != ours[k]]
     if differ:
