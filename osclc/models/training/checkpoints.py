@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -133,11 +134,11 @@ def _optimizer_from_files(tensors: dict[str, torch.Tensor], info: dict[str, Any]
 
 
 def save_checkpoint(
-    path: str | Path, model: nn.Module, meta: CheckpointMeta | dict[str, Any], resume: ResumeState | None = None
+    path: str | Path, model: nn.Module, meta: CheckpointMeta | Mapping[str, object], resume: ResumeState | None = None
 ) -> Path:
     """Write ``model`` (unwrapped from DDP) with ``meta`` (and ``resume`` state) as the folder ``path``.
 
-    ``meta`` is a :class:`CheckpointMeta` or a dict of its fields (``arch``, ``in_channels``,
+    ``meta`` is a :class:`CheckpointMeta` or a mapping of its fields (``arch``, ``in_channels``,
     ``image_size``, ``num_classes`` required); ``hashes``, ``created_utc`` and ``torch_version`` are filled in.
     """
     if not isinstance(meta, CheckpointMeta):

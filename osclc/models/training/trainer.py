@@ -180,7 +180,7 @@ def _check_resume_config(meta: CheckpointMeta, config: TrainConfig, source: str)
         raise CheckpointError(f"{source}: already trained {meta.epoch} epochs, more than the config's epochs={config.epochs}")
 
 
-def _check_resume_teacher(meta: CheckpointMeta, teacher_identity: dict[str, Any] | None, source: str) -> None:
+def _check_resume_teacher(meta: CheckpointMeta, teacher_identity: dict[str, str] | None, source: str) -> None:
     """A KD run resumes only with the teacher it started with (same SHA-256), a plain run without one."""
     saved = (meta.teacher or {}).get("sha256")
     given = (teacher_identity or {}).get("sha256")
@@ -204,7 +204,7 @@ def train_model(
     data: DatasetSplits,
     *,
     teacher: nn.Module | None = None,
-    teacher_identity: dict[str, Any] | None = None,
+    teacher_identity: dict[str, str] | None = None,
     device: torch.device | str = "cpu",
     checkpoint_dir: str | Path | None = None,
     resume: str | Path | None = None,
