@@ -43,6 +43,7 @@ import numpy as np
 
 from osclc.calibration import lut as lut_mod
 from osclc.calibration.versioned_json import read_versioned_json
+from osclc.drivers.physics.scales import camera_scale_px, fourier_scale_px
 
 SCHEMA = "osclc.calibration/1"
 CALIBRATIONS = ("dark", "fourier", "lut", "wavefront", "camera", "fringing")
@@ -188,8 +189,8 @@ class CalibrationRecord:
         """
         config = _config_dict(bench_config)
         optics, slm, cam, inp = config["optics"], config["slm"], config["camera"], config["input"]
-        scale = optics["wavelength_m"] * optics["f1_m"] / (optics["pad"] * inp["pitch_m"] * slm["pitch_m"])
-        magnification = inp["pitch_m"] * optics["f2_m"] / (optics["f1_m"] * cam["pitch_m"])
+        scale = fourier_scale_px(optics["wavelength_m"], optics["f1_m"], optics["pad"], inp["pitch_m"], slm["pitch_m"])
+        magnification = camera_scale_px(inp["pitch_m"], optics["f1_m"], optics["f2_m"], cam["pitch_m"])
         slm_centre, cam_centre, in_centre = (optical_centre(config[k]["shape"]) for k in ("slm", "camera", "input"))
         camera_linear = -magnification * np.eye(2)
         cam_shape = tuple(cam["shape"])
