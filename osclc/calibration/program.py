@@ -377,7 +377,7 @@ class OpticalProgram:
         return program
 
 
-def _per_pattern(exposure_s: Any, patterns: int) -> np.ndarray:
+def _per_pattern(exposure_s: object, patterns: int) -> np.ndarray:
     """``exposure_s`` (one number, or one per pattern) as float64 [patterns] (a scalar repeated; a list kept as given)."""
     try:
         values = np.asarray(exposure_s, dtype=np.float64)
@@ -395,7 +395,7 @@ def _check_exposures(exposures: np.ndarray, patterns: int) -> None:
         raise ProgramError(f"exposure_s must be positive, finite seconds, got {exposures.tolist()}")
 
 
-def _frames(frames: Any, patterns: int) -> np.ndarray:
+def _frames(frames: object, patterns: int) -> np.ndarray:
     """``frames`` as int64 [patterns], each 1 .. MAX_FRAMES; raises :class:`ProgramError` naming the fix otherwise."""
     try:
         values = np.asarray(frames, dtype=np.float64)
@@ -415,7 +415,7 @@ def _dark_exposure(doc: dict[str, Any]) -> float:
     return float(doc["readout"]["dark_exposure_s"])
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

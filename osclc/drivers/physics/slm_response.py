@@ -51,7 +51,7 @@ def transmittance(phase: np.ndarray, sigma_px: float, zero_order: float, dtype: 
     and unmodulated field fraction ``zero_order``."""
     if sigma_px > 0:
         phase = blur_phase(phase, fringing_kernel(sigma_px).astype(phase.dtype))
-    field = np.empty(phase.shape, dtype)
+    field: np.ndarray = np.empty(phase.shape, dtype)
     np.cos(phase, out=field.real)
     np.sin(phase, out=field.imag)
     return add_zero_order(field, zero_order) if zero_order > 0 else field

@@ -62,7 +62,7 @@ class ScaledDFT:
         line[axis] = self.length
         shape = list(x.shape)
         shape[axis] = self.length
-        padded = np.zeros(shape, self.dtype)
+        padded: np.ndarray = np.zeros(shape, self.dtype)
         head = padded[(slice(None),) * axis + (slice(0, self.n),)]
         np.multiply(x, pre, out=head)
         spectrum = scipy.fft.fft(padded, axis=axis, workers=self.workers, overwrite_x=True)
@@ -105,7 +105,7 @@ class Lens1:
         a_inv = np.linalg.inv(scale * rotation(theta))
         y = [(np.arange(n[ax], dtype=np.float64) + 0.5 - n[ax] / 2) * m[ax] - 0.5 for ax in (0, 1)]  # pixel centres (samples)
         shift = a_inv @ offset
-        self.ramp = np.outer(np.exp(2j * np.pi * shift[0] * y[0] / q[0]), np.exp(2j * np.pi * shift[1] * y[1] / q[1])).astype(dtype)
+        self.ramp: np.ndarray = np.outer(np.exp(2j * np.pi * shift[0] * y[0] / q[0]), np.exp(2j * np.pi * shift[1] * y[1] / q[1])).astype(dtype)
         k = [np.arange(q[ax], dtype=np.float64) - q[ax] // 2 for ax in (0, 1)]
         sign = [np.where(np.arange(q[ax]) % 2, -1.0, 1.0) for ax in (0, 1)]
         nu = np.einsum("ij,jrc->irc", a_inv, np.stack(np.meshgrid(k[0] - offset[0], k[1] - offset[1], indexing="ij")))
@@ -122,7 +122,7 @@ class Lens1:
         t, c = math.tan(residual), math.cos(residual)
         ratio = (1.0 / (c * scale), c / scale)
         self.rows = ScaledDFT(y[0][0], m[0], n[0], q[0], ratio[0] / q[0], dtype, workers)
-        self.rows_pre = self.rows.pre(k[0][0]).astype(dtype)[:, None]
+        self.rows_pre: np.ndarray = self.rows.pre(k[0][0]).astype(dtype)[:, None]
         self.shear: np.ndarray | None = None
         if residual == 0.0:
             self.left, self.row_length, cols = 0, n[1], y[1]
@@ -153,10 +153,10 @@ class Lens1:
         # between the two transforms: the rows' output chirp, the coupling phase exp(2i pi t k0 D1 W1), each band's
         # columns input chirp; after: each band's output chirp on its SLM pixels (zero elsewhere) times sgn Pix / scale
         coupling = self.rows.post(k[0][0])[:, None] * np.exp(2j * np.pi * t * ratio[1] * np.outer(k[0], cols) / q[1])
-        self.between = np.stack([coupling * self.columns.pre(k[1][s])[None, :] for s in starts], axis=1).astype(dtype)
+        self.between: np.ndarray = np.stack([coupling * self.columns.pre(k[1][s])[None, :] for s in starts], axis=1).astype(dtype)
         width = self.columns.count
         after = np.stack([self.columns.post(k[1][s])[None, :] * pixel_weight[:, s:s + width] for s in starts], axis=1)
-        self.after = (after * inside).astype(dtype)
+        self.after: np.ndarray = (after * inside).astype(dtype)
 
     def __call__(self, amplitude: np.ndarray) -> np.ndarray:
         """The stored lens-1 spectrum (SLM grid) of the modulator amplitudes (N_r x N_c, real)."""
@@ -164,7 +164,7 @@ class Lens1:
         if self.shear is None:
             rows = field[:, None, :]
         else:
-            padded = np.zeros((self.n[0], self.row_length), self.dtype)
+            padded: np.ndarray = np.zeros((self.n[0], self.row_length), self.dtype)
             padded[:, self.left:self.left + self.n[1]] = field
             spectrum = scipy.fft.fft(padded, axis=1, workers=self.workers, overwrite_x=True)
             rows = scipy.fft.ifft(spectrum[:, None, :] * self.shear, axis=2, workers=self.workers, overwrite_x=True)

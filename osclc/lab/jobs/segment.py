@@ -26,7 +26,7 @@ import torch
 from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.execute import fit_normalisation
+from osclc.calibration.compiler import fit_normalisation
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.latency.budget import predict_budget
