@@ -13,7 +13,8 @@ import torch
 from osclc.calibration.compiler import auto_expose, compile_program, fit_normalisation, frames_for_noise, noise_ratio
 from osclc.calibration.compiler.exposure import TARGET_FULL_SCALE
 from osclc.calibration.compiler.normalisation import NOISE_CORRELATION
-from osclc.calibration.program import MAX_FRAMES, OpticalProgram
+from osclc.calibration.program import OpticalProgram
+from osclc.calibration.program_checks import MAX_FRAMES
 from osclc.calibration.record import CalibrationRecord
 from osclc.calibration.execute import capture_frames, display_pattern, prepare, run_batch
 from osclc.drivers.bench import open_bench

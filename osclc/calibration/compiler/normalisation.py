@@ -16,7 +16,8 @@ import numpy as np
 from osclc.calibration.compiler.exposure import auto_expose
 from osclc.calibration.compiler.frame_rate import update_program_rate
 from osclc.calibration.execute import prepare, run_batch
-from osclc.calibration.program import MAX_FRAMES, OpticalProgram, ProgramError
+from osclc.calibration.program import OpticalProgram
+from osclc.calibration.program_checks import MAX_FRAMES, ProgramError
 from osclc.calibration.protocols import OpenBench
 
 NOISE_CORRELATION = 0.999

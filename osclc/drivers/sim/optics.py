@@ -37,7 +37,8 @@ checkerboard sign on the input, and ``F(F(.))`` of lens 1 then lens 2 gives the 
    encoding); lens 1: ``U(A^-1 (k - o)) / scale`` above on every SLM pixel; the stored ``spectrum`` is the field on
    the SLM times the checkerboard ``sgn = (-1)**(row + col)`` (a sign lens 2 undoes), cached until the input changes;
 2. SLM: ``T = (z + (1 - z) exp(i blur(phi(g)))) exp(i W)`` with the hidden LUT ``phi``, fringing blur, zero
-   order ``z`` and cover-glass wavefront ``W`` (cached until the pattern changes);
+   order ``z`` and cover-glass wavefront ``W`` (:mod:`osclc.drivers.physics.slm_response`, the model calibration
+   measures; cached until the pattern changes);
 3. lens 2: ``b = F(U T) / (Q_r Q_c)``; intensity ``|b|^2``;
 4. camera: pixel integration (block sums for integer binning, else a box filter and bilinear sampling
    with the registration affine), photons from the laser power, throughput, exposure and QE, gain,
@@ -48,14 +49,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
 import scipy.fft
 
+from osclc.drivers.backends import BenchShared
 from osclc.drivers.bench_config import BenchConfig, ImperfectionsConfig
 from osclc.drivers.errors import InvalidSetting
+from osclc.drivers.laser import Laser
 from osclc.drivers.physics.slm_response import transmittance
 from osclc.drivers.physics.zernike import wavefront_map
 from osclc.drivers.sim.lens import Lens1, rotation
@@ -114,7 +116,7 @@ class SimulatedBench:
         self.window_m = opt.wavelength_m * opt.f1_m / config.slm.pitch_m
         self.d_m = (self.window_m / self.q[0], self.window_m / self.q[1])
         self.out_d_m = (self.d_m[0] * opt.f2_m / opt.f1_m, self.d_m[1] * opt.f2_m / opt.f1_m)
-        self.laser: Any = None
+        self.laser: Laser | None = None
         self.rng = np.random.default_rng(sim.seed)
         self._prepare_input_geometry(imp)
         self._prepare_slm(imp)
@@ -322,7 +324,7 @@ class SimulatedBench:
         return noisy.reshape(electrons.shape)
 
 
-def shared_simulation(shared: Any) -> SimulatedBench:
+def shared_simulation(shared: BenchShared) -> SimulatedBench:
     """The :class:`SimulatedBench` of a bench (``BenchShared``), created on first use."""
     sim = shared.extras.get("simulation")
     if sim is None:
