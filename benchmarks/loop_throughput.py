@@ -40,7 +40,7 @@ import torch  # noqa: E402
 
 from osclc.calibration.compiler.pipeline import compile_program  # noqa: E402
 from osclc.calibration.record import CalibrationRecord  # noqa: E402
-from osclc.calibration.execute import fit_normalisation  # noqa: E402
+from osclc.calibration.compiler import fit_normalisation  # noqa: E402
 from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
 from osclc.lab.backend_files import save_backend  # noqa: E402

@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_result  # noqa: E402
 
 from osclc.calibration.measure.calibrate import calibrate  # noqa: E402
-from osclc.calibration.compiler.pipeline import compile_candidates  # noqa: E402
+from osclc.calibration.compiler import best_by_fit, compile_candidates, normalised_correlation  # noqa: E402
 from osclc.calibration.record import CalibrationRecord  # noqa: E402
-from osclc.calibration.execute import best_by_fit, normalised_correlation, prepare, run_batch  # noqa: E402
+from osclc.calibration.execute import prepare, run_batch  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
 from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402

@@ -48,6 +48,9 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from osclc.calibration.program_checks import (
+    ProgramError, all_finite, check_exposures, frame_counts, lowest, per_pattern_exposures,
+)
 from osclc.calibration.versioned_json import read_versioned_json
 
 SCHEMA = "osclc.program/3"
@@ -55,27 +58,10 @@ SCHEMA_V2 = "osclc.program/2"
 """The older schema :meth:`OpticalProgram.load` still reads (one frame per pattern)."""
 SCHEMA_V1 = "osclc.program/1"
 """The oldest schema :meth:`OpticalProgram.load` still reads (one exposure for every pattern, one frame per pattern)."""
-MAX_FRAMES = 64
-"""Most camera frames averaged for one pattern."""
 TAPS = 16
 _ARRAYS = (
     "patterns", "input_corner", "sample_index", "sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset",
 )
-
-
-class ProgramError(ValueError):
-    """A program that cannot be used (bad folder, NaN, wrong shapes, another bench); the message says why and the fix."""
-
-
-def _all_finite(values: np.ndarray) -> bool:
-    """True when no element is NaN or infinite (its min and max are finite: NaN propagates through both)."""
-    values = np.asarray(values)
-    return values.size == 0 or bool(np.isfinite(values.min()) and np.isfinite(values.max()))
-
-
-def _lowest(values: np.ndarray) -> int:
-    """Smallest element of an integer array (0 for unsigned types, which cannot be negative: no pass over them)."""
-    return 0 if np.issubdtype(values.dtype, np.unsignedinteger) else int(values.min())
 
 
 @dataclass
@@ -120,9 +106,9 @@ class OpticalProgram:
         self.camera_shape = (int(self.camera_shape[0]), int(self.camera_shape[1]))
         self.pattern_channels = [[int(c) for c in chans] for chans in self.pattern_channels]
         self.patterns = np.asarray(self.patterns)
-        self.exposure_s = _per_pattern(self.exposure_s, self.patterns.shape[0] if self.patterns.ndim == 3 else 0)
+        self.exposure_s = per_pattern_exposures(self.exposure_s, self.patterns.shape[0] if self.patterns.ndim == 3 else 0)
         if self.dark_exposure_s is None:
-            if self.exposure_s.size and _all_finite(self.exposure_s) and np.ptp(self.exposure_s) != 0:
+            if self.exposure_s.size and all_finite(self.exposure_s) and np.ptp(self.exposure_s) != 0:
                 raise ProgramError(
                     f"exposure_s differs between patterns ({self.exposure_s.tolist()} s) but dark_exposure_s (the exposure "
                     "the dark frame was taken at) is not given; pass it"
@@ -130,7 +116,7 @@ class OpticalProgram:
             self.dark_exposure_s = float(self.exposure_s[0]) if self.exposure_s.size else 0.0
         self.dark_exposure_s = float(self.dark_exposure_s)
         patterns = self.patterns.shape[0] if self.patterns.ndim == 3 else 0
-        self.frames = _frames(np.ones(patterns, np.int64) if self.frames is None else self.frames, patterns)
+        self.frames = frame_counts(np.ones(patterns, np.int64) if self.frames is None else self.frames, patterns)
         self.validate()
         self._selected: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -152,7 +138,7 @@ class OpticalProgram:
             raise ProgramError(f"multiplex is {self.multiplex!r}; expected 'time' or 'space'")
         if self.patterns.ndim != 3 or not np.issubdtype(self.patterns.dtype, np.integer):
             raise ProgramError(f"patterns must be integer gray levels [n, rows, cols], got {self.patterns.dtype} {self.patterns.shape}")
-        if self.patterns.size and (_lowest(self.patterns) < 0 or self.patterns.max() >= 2**self.slm_bit_depth):
+        if self.patterns.size and (lowest(self.patterns) < 0 or self.patterns.max() >= 2**self.slm_bit_depth):
             raise ProgramError(f"patterns hold gray levels outside 0 .. {2**self.slm_bit_depth - 1} (SLM bit depth {self.slm_bit_depth})")
         if len(self.pattern_channels) != self.patterns.shape[0]:
             raise ProgramError(f"pattern_channels lists {len(self.pattern_channels)} patterns but there are {self.patterns.shape[0]}")
@@ -185,10 +171,10 @@ class OpticalProgram:
         if self.input_corner.min() < 0 or np.any(self.input_corner + n > np.array(self.input_shape)):
             raise ProgramError(f"input_corner {self.input_corner.tolist()} puts a {n}x{n} image outside the {self.input_shape} modulator")
         for name in ("sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset"):
-            if not _all_finite(getattr(self, name)):
+            if not all_finite(getattr(self, name)):
                 raise ProgramError(f"{name} contains NaN or infinity; recompile the program")
-        _check_exposures(self.exposure_s, self.patterns.shape[0])
-        _frames(self.frames, self.patterns.shape[0])
+        check_exposures(self.exposure_s, self.patterns.shape[0])
+        frame_counts(self.frames, self.patterns.shape[0])
         if not (np.isfinite(self.dark_exposure_s) and self.dark_exposure_s >= 0):
             raise ProgramError(f"dark_exposure_s must be a finite number of seconds >= 0, got {self.dark_exposure_s}")
 
@@ -197,8 +183,8 @@ class OpticalProgram:
 
         The dark each pattern is read with follows its exposure (``dark_per_s``); ``dark`` itself is not rewritten.
         """
-        exposures = _per_pattern(exposure_s, self.patterns.shape[0])
-        _check_exposures(exposures, self.patterns.shape[0])
+        exposures = per_pattern_exposures(exposure_s, self.patterns.shape[0])
+        check_exposures(exposures, self.patterns.shape[0])
         self.exposure_s = exposures
         self._selected = None
 
@@ -206,7 +192,7 @@ class OpticalProgram:
         """Average ``frames`` camera frames per pattern: one count for every pattern or one per pattern (1 .. MAX_FRAMES)."""
         patterns = self.patterns.shape[0]
         values = np.asarray(frames)
-        self.frames = _frames(np.full(patterns, values) if values.ndim == 0 else values, patterns)
+        self.frames = frame_counts(np.full(patterns, values) if values.ndim == 0 else values, patterns)
 
     @property
     def captures(self) -> int:
@@ -377,37 +363,6 @@ class OpticalProgram:
         return program
 
 
-def _per_pattern(exposure_s: Any, patterns: int) -> np.ndarray:
-    """``exposure_s`` (one number, or one per pattern) as float64 [patterns] (a scalar repeated; a list kept as given)."""
-    try:
-        values = np.asarray(exposure_s, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ProgramError(f"exposure_s must be seconds (one number or one per pattern), got {exposure_s!r}") from exc
-    return np.full(patterns, float(values)) if values.ndim == 0 else values.copy()
-
-
-def _check_exposures(exposures: np.ndarray, patterns: int) -> None:
-    """Raise :class:`ProgramError` unless ``exposures`` is [patterns] finite seconds > 0."""
-    exposures = np.asarray(exposures, dtype=np.float64)
-    if exposures.shape != (patterns,):
-        raise ProgramError(f"exposure_s has shape {exposures.shape}; give one exposure (s) per pattern ({patterns}) or one for all")
-    if not (_all_finite(exposures) and (exposures.size == 0 or exposures.min() > 0)):
-        raise ProgramError(f"exposure_s must be positive, finite seconds, got {exposures.tolist()}")
-
-
-def _frames(frames: Any, patterns: int) -> np.ndarray:
-    """``frames`` as int64 [patterns], each 1 .. MAX_FRAMES; raises :class:`ProgramError` naming the fix otherwise."""
-    try:
-        values = np.asarray(frames, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ProgramError(f"frames must be whole numbers of camera frames per pattern, got {frames!r}") from exc
-    if values.shape != (patterns,):
-        raise ProgramError(f"frames has shape {values.shape}; give one frame count per pattern ({patterns}) or one for all")
-    if values.size and not (_all_finite(values) and np.all(values == np.round(values)) and values.min() >= 1 and values.max() <= MAX_FRAMES):
-        raise ProgramError(f"frames must be whole numbers 1 .. {MAX_FRAMES} (camera frames averaged per pattern), got {values.tolist()}")
-    return values.astype(np.int64)
-
-
 def _dark_exposure(doc: dict[str, Any]) -> float:
     """The exposure (s) the stored dark frame holds: ``readout.dark_exposure_s`` (``/2``), the one exposure (``/1``)."""
     if doc["schema"] == SCHEMA_V1:
@@ -415,7 +370,7 @@ def _dark_exposure(doc: dict[str, Any]) -> float:
     return float(doc["readout"]["dark_exposure_s"])
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -37,12 +37,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence, SupportsFloat
 
 import numpy as np
 
 from osclc.calibration import lut as lut_mod
 from osclc.calibration.versioned_json import read_versioned_json
+from osclc.drivers.bench_config import BenchConfig
+from osclc.drivers.physics.scales import camera_scale_px, fourier_scale_px
 
 SCHEMA = "osclc.calibration/1"
 CALIBRATIONS = ("dark", "fourier", "lut", "wavefront", "camera", "fringing")
@@ -55,19 +57,23 @@ _VOLATILE_KEYS = frozenset({
 })
 
 
+BenchConfigLike = BenchConfig | Mapping[str, object]
+"""A bench config, or its document (a dict as read from the YAML)."""
+
+
 class CalibrationError(ValueError):
     """A calibration record that cannot be used (bad file, other bench, wrong shape); the message says why and the fix."""
 
 
-def _config_dict(bench_config: Any) -> dict[str, Any]:
-    if hasattr(bench_config, "model_dump"):
+def _config_dict(bench_config: BenchConfigLike) -> dict[str, Any]:
+    if isinstance(bench_config, BenchConfig):
         return bench_config.model_dump(mode="json")
     if isinstance(bench_config, Mapping):
         return json.loads(json.dumps(dict(bench_config), default=str))
     raise CalibrationError(f"bench_config must be a BenchConfig or a dict, got {type(bench_config).__name__}")
 
 
-def _strip_volatile(value: Any) -> Any:
+def _strip_volatile(value: object) -> object:
     if isinstance(value, dict):
         return {k: _strip_volatile(v) for k, v in sorted(value.items()) if k not in _VOLATILE_KEYS}
     if isinstance(value, list):
@@ -75,7 +81,7 @@ def _strip_volatile(value: Any) -> Any:
     return value
 
 
-def bench_config_hash(bench_config: Any) -> str:
+def bench_config_hash(bench_config: BenchConfigLike) -> str:
     """SHA-256 (hex) of the bench config, ignoring how devices are reached and timed (ports, timing, faults).
 
     Two configs with the same hash describe the same optics and devices, so one calibration serves both.
@@ -84,7 +90,7 @@ def bench_config_hash(bench_config: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _affine(value: Any, name: str) -> np.ndarray:
+def _affine(value: object, name: str) -> np.ndarray:
     matrix = np.asarray(value, dtype=np.float64)
     if matrix.shape != (2, 3) or not np.all(np.isfinite(matrix)):
         raise CalibrationError(f"{name} must be a finite 2x3 matrix [[a, b, t_row], [c, d, t_col]], got {matrix.tolist()!r}")
@@ -93,7 +99,7 @@ def _affine(value: Any, name: str) -> np.ndarray:
     return matrix
 
 
-def _in_range(name: str, value: Any, lo: float, hi: float, unit: str) -> float:
+def _in_range(name: str, value: SupportsFloat | str, lo: float, hi: float, unit: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -103,7 +109,7 @@ def _in_range(name: str, value: Any, lo: float, hi: float, unit: str) -> float:
     return number
 
 
-def optical_centre(shape: Any) -> np.ndarray:
+def optical_centre(shape: Sequence[int]) -> np.ndarray:
     """Pixel (row, col) where the optical axis crosses a nominally centred device: ``(rows // 2, cols // 2)``,
     the DC bin of an fftshifted spectrum of that size."""
     return np.array([int(shape[0]) // 2, int(shape[1]) // 2], dtype=np.float64)
@@ -170,9 +176,10 @@ class CalibrationRecord:
         if unknown:
             raise CalibrationError(f"measured lists unknown calibrations {unknown}; known: {', '.join(CALIBRATIONS)}")
         self._inverse: np.ndarray | None = None
+        self._content_hash: str | None = None
 
     @staticmethod
-    def _array(name: str, value: Any, shape: tuple[int, int]) -> np.ndarray:
+    def _array(name: str, value: object, shape: tuple[int, int]) -> np.ndarray:
         array = np.asarray(value, dtype=np.float64)
         if array.shape != tuple(shape):
             raise CalibrationError(f"{name} has shape {array.shape}, expected {tuple(shape)} for this bench")
@@ -181,15 +188,15 @@ class CalibrationRecord:
         return array
 
     @classmethod
-    def identity(cls, bench_config: Any) -> "CalibrationRecord":
+    def identity(cls, bench_config: BenchConfigLike) -> "CalibrationRecord":
         """The "calibration skipped" record: linear LUT over 2*pi, flat wavefront, zero dark, unit gain, and
         the nominal affines of the config optics (spectrum centred on the SLM with ``s`` SLM pixels per bin,
         no rotation; the input's centre imaged, inverted with magnification ``camera_scale``, on the camera centre).
         """
         config = _config_dict(bench_config)
         optics, slm, cam, inp = config["optics"], config["slm"], config["camera"], config["input"]
-        scale = optics["wavelength_m"] * optics["f1_m"] / (optics["pad"] * inp["pitch_m"] * slm["pitch_m"])
-        magnification = inp["pitch_m"] * optics["f2_m"] / (optics["f1_m"] * cam["pitch_m"])
+        scale = fourier_scale_px(optics["wavelength_m"], optics["f1_m"], optics["pad"], inp["pitch_m"], slm["pitch_m"])
+        magnification = camera_scale_px(inp["pitch_m"], optics["f1_m"], optics["f2_m"], cam["pitch_m"])
         slm_centre, cam_centre, in_centre = (optical_centre(config[k]["shape"]) for k in ("slm", "camera", "input"))
         camera_linear = -magnification * np.eye(2)
         cam_shape = tuple(cam["shape"])
@@ -214,6 +221,21 @@ class CalibrationRecord:
             self._inverse = lut_mod.inverse_table(self.lut_phase_rad)
         return self._inverse
 
+    @property
+    def content_hash(self) -> str:
+        """BLAKE2b-256 (hex) of the record: its JSON document and every array (the identity a compiled program keeps).
+
+        Computed once per record object: records are not modified after they are measured or loaded (a changed
+        record is a new object, e.g. from :func:`dataclasses.replace`).
+        """
+        if self._content_hash is None:
+            digest = hashlib.blake2b(digest_size=32)
+            digest.update(repr(sorted(self.to_json("").items())).encode())
+            for name in _NPZ_KEYS:
+                digest.update(np.ascontiguousarray(getattr(self, name)).data.cast("B"))
+            self._content_hash = digest.hexdigest()
+        return self._content_hash
+
     def phase_to_gray(self, phase: np.ndarray) -> np.ndarray:
         """Gray levels (uint16) that display the phases ``phase`` (radians, any real values; wrapped)."""
         return lut_mod.phase_to_gray(phase, self.lut_phase_rad, self.lut_inverse)
@@ -236,7 +258,7 @@ class CalibrationRecord:
         """Expected dark frame (counts) at ``exposure_s`` seconds: ``frame + per_s * (exposure_s - dark.exposure_s)``."""
         return self.dark_frame + self.dark_per_s * (float(exposure_s) - self.dark_exposure_s)
 
-    def check_bench(self, bench_config: Any) -> None:
+    def check_bench(self, bench_config: BenchConfigLike) -> None:
         """Raise :class:`CalibrationError` naming the reason when this record was not measured on ``bench_config``."""
         config = _config_dict(bench_config)
         slm = config.get("slm", {})
@@ -301,7 +323,7 @@ class CalibrationRecord:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, bench_config: Any = None) -> "CalibrationRecord":
+    def load(cls, path: str | Path, bench_config: BenchConfigLike | None = None) -> "CalibrationRecord":
         """Read a record saved by :meth:`save`; with ``bench_config``, refuse a record from another bench or SLM size."""
         path = Path(path)
         if not path.is_file():

@@ -17,6 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from osclc.drivers.physics.scales import camera_scale_px, fourier_scale_px
+
 Shape = tuple[int, int]
 
 
@@ -206,12 +208,12 @@ class BenchConfig(BaseModel):
         return self
 
     def fourier_scale(self) -> float:
-        """s: SLM pixels per DFT bin of the P-padded input grid, ``wavelength*f1 / (P * p_in * p_slm)``."""
-        return self.optics.wavelength_m * self.optics.f1_m / (self.optics.pad * self.input.pitch_m * self.slm.pitch_m)
+        """s: SLM pixels per DFT bin of the P-padded input grid, ``wavelength*f1 / (P * p_in * p_slm)`` (:func:`fourier_scale_px`)."""
+        return fourier_scale_px(self.optics.wavelength_m, self.optics.f1_m, self.optics.pad, self.input.pitch_m, self.slm.pitch_m)
 
     def camera_scale(self) -> float:
-        """Camera pixels per input-modulator pixel in the nominal image: ``p_in * f2 / (f1 * p_cam)`` (inverted image)."""
-        return self.input.pitch_m * self.optics.f2_m / (self.optics.f1_m * self.camera.pitch_m)
+        """Camera pixels per input-modulator pixel in the nominal image: ``p_in * f2 / (f1 * p_cam)`` (:func:`camera_scale_px`)."""
+        return camera_scale_px(self.input.pitch_m, self.optics.f1_m, self.optics.f2_m, self.camera.pitch_m)
 
     def is_simulated(self) -> bool:
         """True when every device uses the simulated backend."""

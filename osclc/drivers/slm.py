@@ -14,14 +14,13 @@ import numpy as np
 from osclc.drivers.clock import Clock
 from osclc.drivers.device import Device
 from osclc.drivers.errors import InvalidSetting
+from osclc.drivers.physics.timing import switch_time_s
 from osclc.drivers.retry import RetryPolicy
 
 
-def switch_time_s(settle_s: float, refresh_hz: float) -> float:
-    """Seconds from sending a pattern until it can be used: the next video frame carries it (``1 / refresh_hz``)
-    and the liquid crystal settles (``settle_s``); the larger of the two (a settle time as vendors quote it
-    includes the frame it arrives in)."""
-    return max(float(settle_s), 1.0 / float(refresh_hz))
+def gray_dtype(bit_depth: int) -> np.dtype:
+    """The integer dtype the gray levels of a ``bit_depth``-bit SLM are held and sent in: uint8 up to 8 bits, else uint16."""
+    return np.dtype(np.uint8 if bit_depth <= 8 else np.uint16)
 
 
 class SLM(Device, ABC):
@@ -57,7 +56,7 @@ class SLM(Device, ABC):
 
     @property
     def switch_s(self) -> float:
-        """Seconds :meth:`display` waits for a new pattern (:func:`switch_time_s`)."""
+        """Seconds :meth:`display` waits for a new pattern (:func:`osclc.drivers.physics.timing.switch_time_s`)."""
         return switch_time_s(self.settle_s, self.refresh_hz)
 
     @property
@@ -67,8 +66,8 @@ class SLM(Device, ABC):
 
     @property
     def dtype(self) -> np.dtype:
-        """The integer dtype patterns are sent as (uint8 up to 8 bits, else uint16)."""
-        return np.dtype(np.uint8 if self.bit_depth <= 8 else np.uint16)
+        """The integer dtype patterns are sent as (:func:`gray_dtype`)."""
+        return gray_dtype(self.bit_depth)
 
     def validate(self, values: np.ndarray) -> np.ndarray:
         """``values`` as a C-contiguous copy in :attr:`dtype`, or :class:`InvalidSetting` saying what is wrong."""

@@ -141,6 +141,8 @@ class FoldedFrontend(nn.Module):
     float32, complex128 -> float64); ``.to(device)`` moves everything.
     """
 
+    kernel: torch.Tensor  # a registered buffer
+
     def __init__(self, kernel: torch.Tensor, pad: int, input_size: int, detector: str) -> None:
         super().__init__()
         if not kernel.is_complex() or kernel.dim() != 4:

@@ -11,10 +11,10 @@ import torch
 
 from osclc.calibration.compiler import frame_rate
 from osclc.calibration.compiler import kernel_resampling as kr
-from osclc.calibration.compiler.pipeline import CompileError, compile_program
+from osclc.calibration.compiler import CompileError, compile_program, fit_normalisation, normalised_correlation
 from osclc.calibration.compiler.layout import period_lattice, plan_layout
 from osclc.calibration.record import CalibrationError, CalibrationRecord
-from osclc.calibration.execute import fit_normalisation, normalised_correlation, run_image
+from osclc.calibration.execute import run_image
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 
@@ -154,6 +154,18 @@ def test_bad_inputs_are_refused() -> None:
     other = BenchConfig.model_validate({"name": "other", "simulation": {"clock": "virtual"}})
     with pytest.raises(CalibrationError, match="another bench"):
         compile_program(_Folded(_compact_kernel(0)), CalibrationRecord.identity(other), config)
+
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("multiplex", "both"), ("encoding", "amplitude"), ("input_scale", 0), ("fringing_px", -0.1), ("input_pixel_width", 1.5),
+])
+def test_bad_options_are_refused_naming_the_option(option, value) -> None:
+    config = _config()
+    with pytest.raises(CompileError, match=f"{option}="):
+        compile_program(_Folded(_compact_kernel(0)), CalibrationRecord.identity(config), config, **{option: value})
+    with pytest.raises(TypeError, match="colour"):
+        compile_program(_Folded(_compact_kernel(0)), CalibrationRecord.identity(config), config, colour="red")  # type: ignore[call-arg]
 
 
 def _images(count: int, seed: int) -> np.ndarray:

@@ -119,9 +119,9 @@ def test_compiled_program_on_a_bench_with_fringing() -> None:
 
     import torch
 
-    from osclc.calibration.compiler.pipeline import compile_program
+    from osclc.calibration.compiler import compile_program, fit_normalisation, normalised_correlation
     from osclc.calibration.record import CalibrationRecord
-    from osclc.calibration.execute import fit_normalisation, normalised_correlation, run_batch
+    from osclc.calibration.execute import run_batch
     from osclc.drivers.bench import open_bench
     from osclc.drivers.bench_config import BenchConfig
     from osclc.models.networks.architecture import ClassificationArch, build_model

@@ -10,17 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from osclc.calibration.compiler.pipeline import compile_program
+from osclc.calibration.compiler import auto_expose, compile_program, fit_normalisation, frames_for_noise, noise_ratio
+from osclc.calibration.compiler.exposure import TARGET_FULL_SCALE
+from osclc.calibration.compiler.normalisation import NOISE_CORRELATION
 from osclc.calibration.program import OpticalProgram
+from osclc.calibration.program_checks import MAX_FRAMES
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.program import MAX_FRAMES
-from osclc.calibration.execute import (
-    NOISE_CORRELATION, TARGET_FULL_SCALE, auto_expose, capture_frames, fit_normalisation, frames_for_noise, noise_ratio,
-    prepare, run_batch,
-)
+from osclc.calibration.execute import capture_frames, display_pattern, prepare, run_batch
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
-from osclc.drivers.errors import DeviceError
+from osclc.drivers.errors import DeviceError, InvalidSetting
 from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.folding import fold
 
@@ -199,3 +198,21 @@ def test_fit_normalisation_averages_frames_until_the_noise_is_small() -> None:
     before = np.array(fit["noise_ratio"])
     np.testing.assert_allclose(after[program.frames > 1] * program.frames[program.frames > 1],
                                before[program.frames > 1], rtol=0.6)
+
+
+def test_a_pattern_goes_to_the_slm_once_and_unconverted() -> None:
+    """Displaying is display_pattern's alone: an already shown pattern is not sent again (unless the loop asks
+    for every switch), and the program's gray levels reach the driver as they are, so levels the SLM cannot show
+    are refused instead of wrapped to its dtype."""
+    config = _config()
+    program = _program(config, 0)
+    with open_bench(config) as bench:
+        prepare(bench, program)
+        sent = bench.slm.displays
+        assert display_pattern(bench, program, 0) is None and bench.slm.displays == sent
+        assert isinstance(display_pattern(bench, program, 0, always=True), int) and bench.slm.displays == sent + 1
+        assert isinstance(display_pattern(bench, program, 1), int) and np.array_equal(bench.slm.displayed, program.patterns[1])
+        ten_bit = dataclasses.replace(program, patterns=program.patterns.astype(np.uint16) + 256, slm_bit_depth=10)
+        with pytest.raises(InvalidSetting, match="outside 0..255"):
+            display_pattern(bench, ten_bit, 2)
+        assert np.array_equal(bench.slm.displayed, program.patterns[1])

@@ -1,5 +1,5 @@
-"""SLM fringing (pixel crosstalk) and zero order: the DC model against a plain full-field computation, and the
-measurement against random simulated truths (fixed seeds, noise on).
+"""SLM fringing (pixel crosstalk) and zero order: the measurement against random simulated truths (fixed seeds,
+noise on); the model it fits is tested in ``tests/drivers/physics/test_slm_response.py``.
 
 Bounds: |zero order error| <= 0.02 (field fraction); |sigma error| <= 0.05 px where sigma is identifiable
 (truth >= 0.3 px). Below that the kernel's neighbour weight exp(-1/(2 sigma^2)) is under 0.4 %: no pattern
@@ -15,62 +15,20 @@ import pytest
 import yaml
 
 from osclc.calibration.measure.calibrate import calibrate
-from osclc.calibration.measure.fringing import checkerboard, mean_transmittance
+from osclc.calibration.measure.fringing import checkerboard
 from osclc.calibration.record import CalibrationRecord
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
+from osclc.drivers.physics.slm_response import fringing_kernel
 from osclc.lab.cli.main import main
 
 
-def gaussian_weights(sigma_px: float) -> np.ndarray:
-    """The crosstalk kernel by its definition: a Gaussian sampled at integer offsets up to ceil(4 sigma), sum 1."""
-    if sigma_px == 0:
-        return np.array([1.0])
-    radius = max(1, int(np.ceil(4 * sigma_px)))
-    x = np.arange(-radius, radius + 1)
-    weights = np.exp(-x**2 / (2 * sigma_px**2))
-    return weights / weights.sum()
-
-
 def neighbour_weight(sigma_px: float) -> float:
-    weights = gaussian_weights(sigma_px)
-    return float(weights[weights.size // 2 + 1]) if weights.size > 1 else 0.0
-
-
-def full_field_mean(block: int, phase_a: float, phase_b: float, sigma_px: float, z: float, size: int = 48) -> complex:
-    """Mean transmittance of a periodic checkerboard phase blurred by circular 2-D convolution (NumPy FFT)."""
-    rows, cols = np.indices((size, size))
-    phase = np.where(((rows // block) + (cols // block)) % 2 == 0, phase_a, phase_b)
-    weights = gaussian_weights(sigma_px)
-    kernel = np.zeros((size, size))
-    r = weights.size // 2
-    for i, wi in enumerate(weights):
-        for j, wj in enumerate(weights):
-            kernel[(i - r) % size, (j - r) % size] += wi * wj
-    blurred = np.real(np.fft.ifft2(np.fft.fft2(phase) * np.fft.fft2(kernel)))
-    return complex(np.mean(z + (1 - z) * np.exp(1j * blurred)))
-
-
-@pytest.mark.parametrize("sigma", [0.0, 0.3, 0.55, 1.2])
-def test_model_matches_full_field_convolution(sigma):
-    rng = np.random.default_rng(3)
-    blocks = np.array([1, 2, 3, 4, 6, 2])
-    phases = np.concatenate([rng.uniform(0, 2 * np.pi, size=(5, 2)), [[1.0, 1.0]]])  # the last one uniform
-    z = 0.07
-    model = mean_transmittance(blocks, phases, sigma, z)
-    expected = [full_field_mean(int(b), a, c, sigma, z) for b, (a, c) in zip(blocks, phases)]
-    assert np.allclose(model, expected, atol=1e-12)
-
-
-def test_model_closed_forms():
-    # no blur: the mean of the two phasors; a uniform phase pi: z - (1 - z)
-    assert np.isclose(mean_transmittance([2], [[0.3, 2.0]], 0.0, 0.1)[0], 0.1 + 0.9 * (np.exp(0.3j) + np.exp(2.0j)) / 2)
-    assert np.isclose(mean_transmittance([0], [[np.pi, np.pi]], 0.7, 0.1)[0], 0.1 - 0.9)
-    # 1-pixel squares: the blurred phase is c +- d a^2 with a = sum_k w_k (-1)^k
-    w = gaussian_weights(0.6)
-    a = np.sum(w * (-1.0) ** np.abs(np.arange(w.size) - w.size // 2))
-    expected = np.exp(1j * 1.5) * np.cos(1.0 * a**2)  # phases 2.5 and 0.5: c = 1.5, d = 1.0
-    assert np.isclose(mean_transmittance([1], [[2.5, 0.5]], 0.6, 0.0)[0], expected)
+    """Weight of the nearest neighbour in the crosstalk kernel (0 without crosstalk)."""
+    if sigma_px == 0:
+        return 0.0
+    kernel = fringing_kernel(sigma_px)
+    return float(kernel[kernel.size // 2 + 1])
 
 
 def test_checkerboard_pattern():

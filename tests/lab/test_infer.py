@@ -19,7 +19,7 @@ import yaml
 
 from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.execute import fit_normalisation
+from osclc.calibration.compiler import fit_normalisation
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import save_backend

@@ -1,8 +1,8 @@
 """Pre-compensating the SLM's pixel crosstalk (fringing) in compiled masks.
 
 An LCoS SLM does not show the phase it is sent: the fringing field between neighbouring electrodes
-blurs the displayed phase, ``phi_shown = G_sigma * phi`` (the kernel of
-:func:`osclc.drivers.sim.optics.fringing_kernel`, sigma measured by ``osclc calibrate fringing``; the
+blurs the displayed phase, ``phi_shown = G_sigma * phi`` (the SLM model of
+:mod:`osclc.drivers.physics.slm_response`, sigma measured by ``osclc calibrate fringing``; the
 crosstalk model of Persson et al., Opt. Express 20, 22334 (2012) and Moser et al., Opt. Express 27,
 25046 (2019)). A double-phase checkerboard suffers most: every edge between its two phases
 ``phi +- acos A`` is blurred towards ``phi``, so the programmed amplitude comes out wrong, every 2 pi wrap
@@ -33,8 +33,7 @@ import cv2
 import numpy as np
 from scipy import optimize
 
-from osclc.calibration.measure import fringing
-from osclc.drivers.sim.optics import fringing_kernel
+from osclc.drivers.physics.slm_response import blur_phase, fringing_kernel, mean_transmittance
 
 TWO_PI = 2.0 * np.pi
 MAX_ITERATIONS = 100
@@ -51,7 +50,7 @@ def dark_checkerboard(block: int, sigma_px: float, zero_order: float, phase_rang
     """The two phases (rad) of a ``block`` x ``block`` checkerboard that sends no light into the zero order.
 
     Symmetric about ``lo + pi`` (opposite to the unmodulated light, in phase with gray level 0) with the half
-    difference ``d`` at which the blurred pattern's mean modulated field ``m(d)`` (:func:`fringing.mean_transmittance`)
+    difference ``d`` at which the blurred pattern's mean modulated field ``m(d)`` (:func:`mean_transmittance`)
     equals ``z / (1 - z)``: then ``z + (1 - z) exp(i pi) m(d) = 0``. Without crosstalk or zero order that is the
     +-pi/2 checkerboard. Where no ``d <= pi`` reaches it (single-pixel squares under strong crosstalk), the
     ``d`` nearest to it.
@@ -59,7 +58,7 @@ def dark_checkerboard(block: int, sigma_px: float, zero_order: float, phase_rang
     lo = float(phase_range[0])
     target = zero_order / (1.0 - zero_order)
     half = np.linspace(0.0, np.pi, 721)
-    mean = fringing.mean_transmittance(np.full(half.size, block), np.stack([half, -half], axis=1), sigma_px, 0.0).real
+    mean = mean_transmittance(np.full(half.size, block), np.stack([half, -half], axis=1), sigma_px, 0.0).real
     crossing = np.flatnonzero(np.diff(np.sign(mean - target)))
     if crossing.size:
         i = int(crossing[0])
@@ -171,7 +170,7 @@ class _Problem:
     def _blur(self, images: np.ndarray, border: int) -> np.ndarray:
         out = np.empty_like(images)
         for p in range(images.shape[0]):
-            out[p] = cv2.sepFilter2D(images[p], -1, self.kernel, self.kernel, borderType=border)
+            out[p] = blur_phase(images[p], self.kernel, border)
         return out
 
     def region_phase(self, box: np.ndarray) -> np.ndarray:

@@ -29,6 +29,8 @@ import functools
 
 import numpy as np
 
+from osclc.calibration.protocols import FoldedOperator
+
 REGULARISATION = 1e-3
 """Tikhonov weight, relative to the largest squared singular value of each axis' Gram matrix."""
 
@@ -48,6 +50,12 @@ def check_kernel(kernel: np.ndarray, name: str = "K_eff") -> np.ndarray:
     if not np.any(kernel):
         raise KernelError(f"{name}: is zero everywhere; the student has no optical frontend to compile")
     return kernel
+
+
+def folded_kernel(folded: FoldedOperator) -> np.ndarray:
+    """The kernel of ``folded`` as a checked complex128 array [c_in, c_out, h, w] (:func:`check_kernel`)."""
+    kernel = folded.kernel
+    return check_kernel(kernel if isinstance(kernel, np.ndarray) else kernel.detach().cpu().numpy())
 
 
 def frequencies(size: int) -> np.ndarray:

@@ -5,11 +5,13 @@ Order (each needs the ones before it): dark (with hot pixels) and gain (flat res
 adapter; measured whenever a later step needs it) -> wavefront -> fringing and zero order (the DC spot
 of checkerboards, at the far-field map's origin) -> camera registration (with the wavefront correction displayed) -> fourier (knife edges on the
 input's spectrum). A partial run (e.g. only ``fourier``) starts from ``base`` (a previous record of
-the same bench, or the nominal :meth:`CalibrationRecord.identity`) and replaces what it measures.
+the same bench, or the nominal :meth:`CalibrationRecord.identity`) and replaces what it measures in a new
+record (``base`` itself is never modified: records are immutable once made, their content hash is computed once).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
@@ -26,6 +28,7 @@ from osclc.calibration.measure.patterns import used_box
 from osclc.calibration.measure.probe import BenchProbe
 from osclc.calibration.record import CALIBRATIONS, CalibrationError, CalibrationRecord
 from osclc.calibration.measure.wavefront import measure_wavefront
+from osclc.calibration.protocols import OpenBench
 from osclc.drivers.errors import DeviceError
 
 
@@ -64,24 +67,27 @@ def parse_which(which: str | Iterable[str]) -> list[str]:
 
 
 def calibrate(
-    bench: Any, which: str | Iterable[str] = "all", base: CalibrationRecord | None = None,
+    bench: OpenBench, which: str | Iterable[str] = "all", base: CalibrationRecord | None = None,
     run_id: str | None = None, progress: Callable[[str], None] | None = None,
 ) -> Calibration:
-    """Measure ``which`` calibrations on the open ``bench`` (through its drivers only); returns the record
-    (``base``, or the nominal identity record, with the measured parts replaced) and the details."""
+    """Measure ``which`` calibrations on the open ``bench`` (through its drivers only); returns a new record
+    (``base``, or the nominal identity record, with the measured parts replaced; checked like a loaded one) and
+    the details. ``base`` is left as it was."""
     names = parse_which(which)
-    record = base if base is not None else CalibrationRecord.identity(bench.config)
-    record.check_bench(bench.config)
+    start = base if base is not None else CalibrationRecord.identity(bench.config)
+    start.check_bench(bench.config)
+    record = dataclasses.replace(start, fits=dict(start.fits))  # the working copy the steps write into
     probe = BenchProbe(bench)
     try:
         details = _run_steps(probe, names, record, progress or (lambda _: None))
     finally:
         probe.restore_power()
-    record.measured = [n for n in CALIBRATIONS if n in set(record.measured) | set(names)]
-    record.stats = {**record.stats, **probe.stats}
-    record.run_id = run_id
-    record.created_utc = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return Calibration(record=record, details=details)
+    measured = dataclasses.replace(
+        record, measured=[n for n in CALIBRATIONS if n in set(record.measured) | set(names)],
+        stats={**record.stats, **probe.stats}, run_id=run_id,
+        created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    return Calibration(record=measured, details=details)
 
 
 def _run_steps(probe: BenchProbe, names: list[str], record: CalibrationRecord, say: Callable[[str], None]) -> dict[str, Any]:

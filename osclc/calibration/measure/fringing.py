@@ -1,10 +1,10 @@
 """SLM pixel crosstalk (fringing) and zero order, from the power of the far field's DC spot.
 
 Model (the crosstalk model of Persson et al. 2012 and Moser et al. 2019): the SLM's transmittance is
-``T = (z + (1 - z) exp(i k ** phi)) exp(i W)``: the phases ``phi`` of the displayed gray levels are
-blurred by the separable kernel ``k`` (a Gaussian of ``sigma`` SLM pixels sampled at the pixel
-offsets and normalised, :func:`osclc.drivers.sim.optics.fringing_kernel`: ``fringing_px`` is that
-sigma), ``z`` is the unmodulated field fraction (``zero_order``), ``W`` the cover glass.
+``T = (z + (1 - z) exp(i k ** phi)) exp(i W)`` (:mod:`osclc.drivers.physics.slm_response`): the phases
+``phi`` of the displayed gray levels are blurred by the separable kernel ``k`` (a Gaussian of ``sigma`` SLM
+pixels sampled at the pixel offsets and normalised: ``fringing_px`` is that sigma), ``z`` is the
+unmodulated field fraction (``zero_order``), ``W`` the cover glass.
 
 Method (impulse mode: a small spot on the input lights the SLM, the camera sees its far field). A
 pattern periodic on the SLM sends the field ``c0 U exp(i W)`` into the DC spot (camera position of
@@ -17,7 +17,8 @@ pattern and its power is ``P0 |c0|^2``. The patterns:
 - checkerboards of ``b`` x ``b`` pixel squares alternating the phases ``phi_a`` and ``phi_b``: the blur
   of ``c + d s(x) s(y)`` (``s`` a +-1 square wave of period ``2 b``, ``c`` and ``d`` the half sum and half
   difference) is ``c + d u(x) u(y)`` with ``u = k * s``, so ``c0 = z + (1 - z) exp(i c) mean(exp(i d u u))``
-  over one period. Fringing pulls ``u`` towards 0 near the square edges, most for small ``b``.
+  over one period (:func:`osclc.drivers.physics.slm_response.mean_transmittance`). Fringing pulls ``u``
+  towards 0 near the square edges, most for small ``b``.
 
 The DC power of each frame is the amplitude of a least-squares fit of the spot's shape (the sum of the
 uniform frames) plus a constant background (the other orders' tails, stray light) in a disc around
@@ -45,7 +46,7 @@ from osclc.calibration.encoding import checkerboard as checker_signs
 from osclc.calibration.measure.fourier_geometry import FarFieldMap
 from osclc.calibration.lut import phase_to_gray
 from osclc.calibration.measure.probe import BenchProbe
-from osclc.drivers.sim.optics import fringing_kernel
+from osclc.drivers.physics.slm_response import mean_transmittance
 
 TWO_PI = 2.0 * np.pi
 # checkerboard phase pairs (rad, wanted; the LUT's phases of the displayed levels are what the fit uses):
@@ -77,34 +78,6 @@ class FringingResult:
 def checkerboard(shape: tuple[int, int], block_px: int, level_a: int, level_b: int) -> np.ndarray:
     """Gray levels: ``block_px`` x ``block_px`` squares alternating ``level_a`` (at pixel (0, 0)) and ``level_b``."""
     return np.where(checker_signs(shape, block=block_px) > 0, level_a, level_b).astype(np.int64)
-
-
-def _blurred_square_wave(block_px: int, sigma_px: float) -> np.ndarray:
-    """One period (``2 block_px`` pixels) of a +-1 square wave blurred by the fringing kernel (periodic)."""
-    period = 2 * block_px
-    wave = np.where(np.arange(period) < block_px, 1.0, -1.0)
-    if sigma_px <= 0:
-        return wave
-    kernel = fringing_kernel(sigma_px)
-    radius = kernel.size // 2
-    index = (np.arange(period)[:, None] + np.arange(-radius, radius + 1)[None, :]) % period
-    return wave[index] @ kernel[::-1]
-
-
-def mean_transmittance(block_px: np.ndarray, phases_rad: np.ndarray, sigma_px: float, zero_order: np.ndarray | float) -> np.ndarray:
-    """Mean SLM transmittance ``c0`` (complex, the model of the module doc, no cover glass) of checkerboards of
-    ``block_px`` [n] squares alternating the phases ``phases_rad`` [n, 2] (rad; equal phases: a uniform
-    pattern) under fringing ``sigma_px``; ``zero_order`` broadcasts against the result's trailing axis [n]."""
-    blocks = np.asarray(block_px, dtype=np.int64)
-    phases = np.asarray(phases_rad, dtype=np.float64).reshape(-1, 2)
-    centre, half = phases.mean(axis=1), 0.5 * (phases[:, 0] - phases[:, 1])
-    modulated = np.empty(blocks.size, complex)
-    waves = {int(b): _blurred_square_wave(int(b), sigma_px) for b in np.unique(blocks[blocks > 0])}
-    for i, (b, c, d) in enumerate(zip(blocks, centre, half)):
-        product = np.outer(waves[int(b)], waves[int(b)]) if b > 0 and d != 0 else np.ones(1)
-        modulated[i] = np.exp(1j * c) * np.mean(np.exp(1j * d * product))
-    z = np.asarray(zero_order, dtype=np.float64)
-    return z[..., None] + (1.0 - z[..., None]) * modulated if z.ndim else z + (1.0 - z) * modulated
 
 
 def fit_fringing(blocks: np.ndarray, phases_rad: np.ndarray, powers: np.ndarray) -> tuple[float, float, float, np.ndarray]:

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
 from scipy import ndimage
+from osclc.calibration.protocols import OpenBench
 from osclc.calibration.record import optical_centre
 
 
 class BenchProbe:
-    """Calibration access to an open ``bench`` (:class:`osclc.drivers.bench.Bench`); counts captures per stage."""
+    """Calibration access to an open ``bench`` (e.g. :class:`osclc.drivers.bench.Bench`); counts captures per stage."""
 
-    def __init__(self, bench: Any) -> None:
+    def __init__(self, bench: OpenBench) -> None:
         self.bench = bench
         self.captures = 0
         self.stats: dict[str, dict[str, float]] = {}

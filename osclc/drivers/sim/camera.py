@@ -1,7 +1,7 @@
 """The simulated camera: each capture computes the frame of the shared optical model, with its timing.
 
-Timing model of one software-triggered capture: exposure ``exposure_s``, then ``readout_s``, then the
-transfer of ``rows * cols * bytes`` at ``link_MBps`` (1e6 bytes/s; 0 = instantaneous). On a real clock
+Timing model of one software-triggered capture (:mod:`osclc.drivers.physics.timing`): exposure ``exposure_s``,
+then ``readout_s``, then the transfer of the full sensor frame at ``link_MBps`` (1e6 bytes/s; 0 = instantaneous). On a real clock
 the capture returns when that much time has passed since the trigger (the computation counts toward
 it); on a virtual clock it advances the clock by that much.
 """
@@ -12,6 +12,7 @@ from osclc.drivers.backends import BenchShared, register_backend
 from osclc.drivers.bench_config import CameraConfig
 from osclc.drivers.camera import Camera, RawFrame
 from osclc.drivers.errors import DeviceTimeout
+from osclc.drivers.physics.timing import capture_time_s, transfer_time_s
 from osclc.drivers.sim.faults import FaultInjector
 from osclc.drivers.sim.optics import SimulatedBench, shared_simulation
 
@@ -31,11 +32,10 @@ class SimulatedCamera(Camera):
         self._device_index = 0
 
     def frame_time_s(self) -> float:
-        """Trigger-to-host time of one frame (s): exposure + readout + transfer."""
-        rows, cols = self.sensor_shape
-        nbytes = rows * cols * (1 if self.bit_depth <= 8 else 2)
-        transfer = nbytes / (self.link_MBps * 1e6) if self.link_MBps > 0 else 0.0
-        return self.exposure_s + self.readout_s + transfer
+        """Trigger-to-host time of one frame (s): exposure + readout + transfer of the full sensor
+        (:mod:`osclc.drivers.physics.timing`)."""
+        transfer = transfer_time_s(self.sensor_shape, self.bit_depth, self.link_MBps)
+        return capture_time_s(self.exposure_s, self.readout_s, transfer)
 
     def _capture_hw(self, timeout_s: float) -> RawFrame:
         t0 = self.clock.now_ns()

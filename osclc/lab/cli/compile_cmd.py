@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from osclc.calibration.compiler.pipeline import ENCODING_CHOICES, MULTIPLEX, compile_candidates
+from osclc.calibration.compiler import ENCODING_CHOICES, MULTIPLEX, best_by_fit, compile_candidates, normalised_correlation
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.execute import best_by_fit, normalised_correlation, prepare, run_image
+from osclc.calibration.execute import prepare, run_image
 from osclc.drivers.bench import open_bench
 from osclc.lab.backend_files import save_backend
 from osclc.lab.config.files import load_config

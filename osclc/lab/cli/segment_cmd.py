@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from osclc.calibration.compiler.pipeline import MULTIPLEX
+from osclc.calibration.compiler import MULTIPLEX
 from osclc.calibration.encoding import ENCODINGS
 from osclc.calibration.record import CalibrationRecord
 from osclc.lab.config.files import load_config

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from osclc.calibration.measure.calibrate import calibrate
 from osclc.calibration.compiler.pipeline import compile_program
-from osclc.calibration.execute import fit_normalisation
+from osclc.calibration.compiler import fit_normalisation
 from osclc.configs import bundled
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig

@@ -4,7 +4,7 @@ Every level of the folded student (:func:`~osclc.models.networks.sclc_unet.fold_
 operator ``K_eff_l`` and its own readout (a skip connection), so it is compiled into its own
 optical program (:func:`osclc.calibration.compiler.pipeline.compile_program`) and normalised against the
 digital detector outputs on a few validation images
-(:func:`osclc.calibration.execute.fit_normalisation`). Each level's program then runs over
+(:func:`osclc.calibration.compiler.normalisation.fit_normalisation`). Each level's program then runs over
 the test images through the pipelined loop (:func:`osclc.lab.loop.runner.run_loop`, stream
 ``frames_level<l>``, features kept), and the electronic backend (crop, readout gain/offset,
 U-Net decoder) turns the measured feature maps of all levels into per-pixel logits.
@@ -26,7 +26,7 @@ import torch
 from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.execute import fit_normalisation
+from osclc.calibration.compiler import fit_normalisation
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.latency.budget import predict_budget
@@ -120,7 +120,7 @@ def run_optical_segmentation(
     ``masks`` ``[N, S, S]`` are the ground truth (255 = ignore); ``normalisation_images`` (validation
     images, never the test ones) fit each level's readout gain/offset. Records go to ``run``.
     ``expose``: let the normaliser set the camera exposure of each mask of each level
-    (:func:`~osclc.calibration.execute.auto_expose`), else keep the compiled one (``exposures_s``:
+    (:func:`~osclc.calibration.compiler.exposure.auto_expose`), else keep the compiled one (``exposures_s``:
     one per level, used for every mask of that level; or the config's). ``block``: double-phase checkerboard square (SLM pixels), see :func:`compile_levels`.
     """
     if student.detector.mode != "intensity":

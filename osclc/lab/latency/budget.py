@@ -8,9 +8,9 @@ for time multiplexing, each mask with its own exposure) the bench is busy for
 (the optical stage: the input cannot change while the camera still integrates), then the host
 spends the readout/corrections time and the backend time, each measured once on the machine that
 runs the loop (or given, e.g. the paper's GPU figure). The frame transfer (``rows x cols x
-ceil(bit_depth / 8)`` bytes of the full camera frame over ``link_MBps``) comes from
-:mod:`osclc.calibration.compiler.frame_rate`, the compiler's timing model. An SLM pattern costs
-``max(slm.settle_s, 1 / slm.refresh_hz)``, what ``SLM.display`` waits and the compiler's model counts.
+ceil(bit_depth / 8)`` bytes of the full camera frame over ``link_MBps``) and the SLM switch
+(``max(slm.settle_s, 1 / slm.refresh_hz)``) come from :mod:`osclc.drivers.physics.timing`, the timing model
+the drivers wait and the compiler's frame rate counts.
 A mask whose frames are averaged is captured that many times. The predicted latency is the sum of those times; the predicted throughput is
 the rate of the slowest of the three pipeline stages (optical, readout, backend), which run
 concurrently.
@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass
 from numbers import Real
 from typing import Sequence
 
-from osclc.calibration.compiler.frame_rate import frame_transfer_s, pattern_switch_s
 from osclc.drivers.bench_config import BenchConfig
+from osclc.drivers.physics.timing import frame_bytes, switch_time_s, transfer_time_s
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,6 @@ class LatencyBudget:
     def as_dict(self) -> dict:
         """JSON-ready fields."""
         return asdict(self)
-
-
-def frame_bytes(shape: tuple[int, int], bit_depth: int) -> int:
-    """Bytes of one camera frame: ``rows * cols * ceil(bit_depth / 8)``."""
-    return int(shape[0]) * int(shape[1]) * math.ceil(int(bit_depth) / 8)
 
 
 def predict_budget(
@@ -74,8 +69,8 @@ def predict_budget(
     exposures = [cam.exposure_s] * masks if exposure_s is None else _per_mask(exposure_s, masks)
     counts = _frames_per_mask(frames, masks)
     captures = sum(counts)
-    per_transfer = cam.readout_s + frame_transfer_s(cam)
-    slm = pattern_switch_s(bench.slm) if masks > 1 else 0.0
+    per_transfer = cam.readout_s + transfer_time_s(cam.shape, cam.bit_depth, cam.link_MBps)
+    slm = switch_time_s(bench.slm.settle_s, bench.slm.refresh_hz) if masks > 1 else 0.0
     segments = {
         "optical.start->input_settled": bench.input.settle_s,
         "input_settled->exposure_start": slm,

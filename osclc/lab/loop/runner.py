@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from osclc.calibration.program import OpticalProgram
-from osclc.calibration.execute import capture_pattern, prepare
+from osclc.calibration.execute import capture_pattern, display_pattern, prepare
 from osclc.drivers.bench import Bench
 from osclc.drivers.errors import TRANSIENT_ERRORS
 from osclc.lab.loop.device_timing import timed_call
@@ -78,14 +78,14 @@ class _RecordWriter:
 
 
 def _optical_stage(bench: Bench, program: OpticalProgram, loop: LoopConfig) -> Callable[[PipelineItem], None]:
-    masks = [pattern.astype(bench.slm.dtype, copy=False) for pattern in program.patterns]
+    masks = program.patterns.shape[0]
 
     def optical(item: PipelineItem) -> None:
         image = item.payload[0]
         item.stamp("input_settled", bench.input.show(program.input_canvas(image)))
         captures, images = [], []
-        for m in range(len(masks)):
-            settled = bench.slm.display(masks[m]) if len(masks) > 1 else None
+        for m in range(masks):
+            settled = display_pattern(bench, program, m, always=masks > 1)  # a static program's mask stays shown
             image_m, taken = capture_pattern(bench.camera, program, m, loop.capture_timeout_s)
             images.append(image_m)
             captures.append(
