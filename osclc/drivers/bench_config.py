@@ -17,6 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from osclc.drivers.vendors.slmsuite_common import CLASS_OPTION, check_slmsuite_class_path
+
 Shape = tuple[int, int]
 
 
@@ -203,6 +205,15 @@ class BenchConfig(BaseModel):
             shape = getattr(self, section).shape
             if not all(1 <= v <= limit for v in shape):
                 raise ValueError(f"{section}.shape {shape}: each size must be in 1 .. {limit} pixels")
+        return self
+
+    @model_validator(mode="after")
+    def _slmsuite_classes(self) -> "BenchConfig":
+        """A named slmsuite class must lie inside slmsuite (the text is checked; nothing is imported here)."""
+        for section in ("input", "slm", "camera"):
+            options = getattr(self, section).options
+            if getattr(self, section).backend == "slmsuite" and CLASS_OPTION in options:
+                check_slmsuite_class_path(f"{section}.options.{CLASS_OPTION}", options[CLASS_OPTION])
         return self
 
     def fourier_scale(self) -> float:

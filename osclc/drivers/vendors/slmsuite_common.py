@@ -23,13 +23,27 @@ T = TypeVar("T")
 CLASS_OPTION = "slmsuite_class"
 
 
+SLMSUITE_PREFIX = "slmsuite."
+"""Every class a bench may name lives under this package: nothing else is ever imported from a config."""
+
+
+def check_slmsuite_class_path(field: str, dotted: object) -> tuple[str, str]:
+    """``(module, class name)`` of the dotted path ``dotted`` when it names something inside slmsuite;
+    InvalidSetting naming ``field`` otherwise. Only the text is checked: nothing is imported."""
+    example = "e.g. slmsuite.hardware.slms.simulated.SimulatedSLM"
+    if not isinstance(dotted, str) or not dotted.startswith(SLMSUITE_PREFIX):
+        raise InvalidSetting(f"{field}: give the dotted path of a class inside the slmsuite package ({example}), got {dotted!r}")
+    parts = dotted.split(".")
+    if len(parts) < 3 or not all(part.isidentifier() for part in parts):
+        raise InvalidSetting(f"{field}: {dotted!r} is not a dotted path module.Class of slmsuite ({example})")
+    return ".".join(parts[:-1]), parts[-1]
+
+
 def import_slmsuite_class(section: str, dotted: object, base: type) -> type:
-    """The class at dotted path ``dotted``, which must subclass ``base``; InvalidSetting naming ``section`` otherwise."""
+    """The class at dotted path ``dotted``, which must be inside slmsuite (checked before anything is imported) and
+    subclass ``base``; InvalidSetting naming ``section`` otherwise."""
     field = f"{section}.options.{CLASS_OPTION}"
-    if not isinstance(dotted, str) or "." not in dotted:
-        raise InvalidSetting(f"{field}: give the dotted path of a {base.__module__}.{base.__name__} subclass "
-                             f"(e.g. slmsuite.hardware.slms.simulated.SimulatedSLM), got {dotted!r}")
-    module_name, _, class_name = dotted.rpartition(".")
+    module_name, class_name = check_slmsuite_class_path(field, dotted)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
