@@ -357,6 +357,7 @@ class OpticalProgram:
         try:
             check_program_ranges(doc)
             arrays = load_npz_arrays(npz, _ARRAYS, ProgramError, "recompile with `osclc compile`")
+            check_program_array_kinds(arrays)
             program = cls(
                 multiplex=doc["multiplex"], encoding=doc["encoding"], detector=doc["detector"],
                 patterns=arrays["patterns"], pattern_channels=doc["pattern_channels"],
@@ -471,4 +472,13 @@ def check_program_ranges(doc: dict[str, Any]) -> None:
     for mode, rate in rates.items():
         if rate is not None:
             _CHECK.number(rate, f"frame_rate_hz.{mode}", 0.0, 1e12, "Hz")
+
+
+def check_program_array_kinds(arrays: dict[str, np.ndarray]) -> None:
+    """Raise :class:`ProgramError` unless the index arrays hold integers and every other array real numbers
+    (a complex or text array would be cast silently further on)."""
+    for name, values in arrays.items():
+        kinds = "iu" if name in ("patterns", "sample_index", "input_corner") else "biuf"
+        if values.dtype.kind not in kinds:
+            _CHECK.fail(f"arrays.npz: {name} holds {values.dtype} values, expected {'integers' if kinds == 'iu' else 'real numbers'}")
 

@@ -353,6 +353,7 @@ class CalibrationRecord:
 
 _MAX_COUNT = 2.0**BIT_DEPTH_MAX - 1  # largest count of any camera (counts)
 _MAX_GAIN = 100.0  # largest flat-field gain of one pixel relative to the mean (dimensionless)
+_MAX_PHASE_RAD = 1e4  # largest |phase| of a LUT entry or wavefront correction (rad): far beyond any SLM's stroke
 _CHECK = FieldChecks(CalibrationError, "re-run `osclc calibrate`")
 
 
@@ -392,6 +393,8 @@ def check_record_ranges(doc: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
     if isinstance(slm, dict):
         _CHECK.number(slm.get("fringing_px", 0.0), "slm.fringing_px", 0.0, FRINGING_MAX_PX, "SLM pixels", fix=_step("fringing"))
         _CHECK.number(slm.get("zero_order", 0.0), "slm.zero_order", 0.0, 1.0, "field fraction", fix=_step("fringing"))
+    _CHECK.array(arrays["lut_phase_rad"], "lut.phase_rad", -_MAX_PHASE_RAD, _MAX_PHASE_RAD, "rad", _step("lut"))
+    _CHECK.array(arrays["wavefront_phase_rad"], "wavefront.phase_rad", -_MAX_PHASE_RAD, _MAX_PHASE_RAD, "rad", _step("wavefront"))
     _CHECK.array(arrays["dark_frame"], "dark.frame", -_MAX_COUNT, _MAX_COUNT, "counts", _step("dark"))
     _CHECK.array(arrays["dark_per_s"], "dark.per_s", -_MAX_COUNT / low, _MAX_COUNT / low, "counts/s", _step("dark"))
     _CHECK.array(arrays["gain_frame"], "gain.frame", np.nextafter(0.0, 1.0), _MAX_GAIN, "relative response", _step("dark"))

@@ -54,7 +54,8 @@ def _format_location(loc: tuple[Any, ...]) -> str:
         if isinstance(item, int):
             parts.append(f"[{item}]")
         else:
-            parts.append(("." if parts else "") + str(item))
+            text = str(item)
+            parts.append(("." if parts else "") + (text if text.isprintable() else repr(text)))
     return "".join(parts) or "(top level)"
 
 
@@ -84,7 +85,8 @@ def _model_in(annotation: Any) -> Any:
 
 
 def format_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> str:
-    """One line per problem: ``source: field.path: message (got value)``, with the allowed keys for unknown ones."""
+    """``source: field.path: message (got value)`` (with the allowed keys for unknown ones): one line for one problem,
+    else a header and one line per problem."""
     lines = [f"{source}: {exc.error_count()} problem(s) in the {model.__name__} config:"]
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -102,6 +104,8 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], source
         if len(shown) > 80:
             shown = shown[:77] + "..."
         lines.append(f"  {where}: {err['msg']} (got {shown})")
+    if len(lines) == 2:  # one problem: one line
+        return f"{source}: {lines[1].strip()}"
     return "\n".join(lines)
 
 

@@ -198,7 +198,7 @@ def read_meta(path: str | Path) -> CheckpointMeta:
     try:
         return CheckpointMeta.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))!r}: {e['msg']}" for e in exc.errors())  # repr: a key may hold a newline
         raise CheckpointError(f"{meta_path}: invalid metadata ({problems})") from None
 
 
