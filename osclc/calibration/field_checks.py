@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, NoReturn
+from typing import Mapping, NoReturn
 
 import numpy as np
 
@@ -24,20 +24,20 @@ class FieldChecks:
         """Raise ``error`` with ``message`` and the fix."""
         raise self.error(f"{message}; {fix or self.fix}")
 
-    def section(self, doc: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    def section(self, doc: Mapping[str, object], name: str) -> Mapping[str, object]:
         """``doc[name]``, which must be a JSON object."""
         value = doc.get(name)
         if not isinstance(value, dict):
             self.fail(f"{name} must be an object, got {value!r}")
         return value
 
-    def text(self, value: Any, field: str, pattern: str = r".*", what: str = "a string") -> str:
+    def text(self, value: object, field: str, pattern: str = r".*", what: str = "a string") -> str:
         """``value``, which must be a string matching ``pattern`` (``what`` describes it)."""
         if not (isinstance(value, str) and re.fullmatch(pattern, value)):
             self.fail(f"{field} must be {what}, got {value!r}")
         return value
 
-    def number(self, value: Any, field: str, lo: float, hi: float, unit: str, *, integer: bool = False,
+    def number(self, value: object, field: str, lo: float, hi: float, unit: str, *, integer: bool = False,
                fix: str | None = None) -> float:
         """``value`` as a float when it is a number (an integer when ``integer``; never a bool) within ``lo .. hi``."""
         kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
@@ -47,13 +47,13 @@ class FieldChecks:
             self.fail(f"{field} = {value!r} is outside {lo:g} .. {hi:g} ({unit})", fix)
         return float(value)
 
-    def numbers(self, value: Any, field: str, lo: float, hi: float, unit: str, *, integer: bool = False) -> list[float]:
+    def numbers(self, value: object, field: str, lo: float, hi: float, unit: str, *, integer: bool = False) -> list[float]:
         """``value``, which must be a list of numbers each within ``lo .. hi``."""
         if not isinstance(value, list):
             self.fail(f"{field} must be a list of {'integers' if integer else 'numbers'} ({unit}), got {value!r}")
         return [self.number(v, f"{field}[{i}]", lo, hi, unit, integer=integer) for i, v in enumerate(value)]
 
-    def shape(self, value: Any, field: str, limit: int) -> tuple[int, int]:
+    def shape(self, value: object, field: str, limit: int) -> tuple[int, int]:
         """``value``, which must be ``[rows, cols]`` with each size in ``1 .. limit`` pixels."""
         if not (isinstance(value, list) and len(value) == 2):
             self.fail(f"{field} must be [rows, cols], got {value!r}")

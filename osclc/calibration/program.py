@@ -43,7 +43,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -436,7 +436,7 @@ _CHECK = FieldChecks(ProgramError, "recompile with `osclc compile`")
 _GRID_MAX = SHAPE_LIMITS["input"]  # largest model grid (pixels per axis): the input modulator's
 
 
-def check_program_ranges(doc: dict[str, Any]) -> None:
+def check_program_ranges(doc: Mapping[str, object]) -> None:
     """Raise :class:`ProgramError` naming the field and its bound for any out-of-range value of a program document."""
     for name in ("multiplex", "encoding", "detector", "model_hash", "calibration_hash", "bench_hash"):
         _CHECK.text(doc.get(name), name)

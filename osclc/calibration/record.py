@@ -361,7 +361,7 @@ def _step(name: str) -> str:
     return f"re-run `osclc calibrate {name}`"
 
 
-def check_record_ranges(doc: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+def check_record_ranges(doc: Mapping[str, object], arrays: Mapping[str, np.ndarray]) -> None:
     """Raise :class:`CalibrationError` naming the field, its bound and the fix for any value of a record file
     (the JSON document ``doc`` and its ``arrays``) outside the range a bench can have."""
     bench = _CHECK.section(doc, "bench")
@@ -404,7 +404,7 @@ def check_record_ranges(doc: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
     _metadata(doc)
 
 
-def _affine_range(value: Any, field: str, unit: str, lo: float, hi: float, origin: np.ndarray, target: tuple[int, int],
+def _affine_range(value: object, field: str, unit: str, lo: float, hi: float, origin: np.ndarray, target: tuple[int, int],
                   step: str) -> None:
     """A finite 2x3 map whose scales (singular values of the 2x2 part, ``unit``) lie within ``lo .. hi`` and that puts
     ``origin`` (the optical axis) on the ``target`` device."""
@@ -424,7 +424,7 @@ def _affine_range(value: Any, field: str, unit: str, lo: float, hi: float, origi
                     _step(step))
 
 
-def _metadata(doc: Mapping[str, Any]) -> None:
+def _metadata(doc: Mapping[str, object]) -> None:
     """``measured`` (names), ``stats`` (counts and seconds >= 0), ``fits`` (an object), ``created_utc``, ``run_id``."""
     measured = doc.get("measured", [])
     if not (isinstance(measured, list) and all(isinstance(name, str) for name in measured)):
