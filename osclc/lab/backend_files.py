@@ -17,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from osclc.models.layers.backend import Backend
+from osclc.models.training.checkpoints import non_finite_tensors
 
 WEIGHTS = "backend.safetensors"
 META = "backend.json"
@@ -51,14 +52,17 @@ def load_backend(program_dir: str | Path, device: torch.device | str = "cpu") ->
         raise FileNotFoundError(f"{folder}: no stored backend ({META} + {WEIGHTS}); run `osclc finetune` or pass --student")
     try:
         doc = json.loads(meta.read_text())
-        config = doc["config"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        config, info, digest = doc["config"], dict(doc.get("info") or {}), doc.get("sha256")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BackendFileError(f"{meta}: unreadable backend description ({exc!r}); run `osclc finetune` again") from exc
-    if hashlib.sha256(weights.read_bytes()).hexdigest() != doc.get("sha256"):
+    if hashlib.sha256(weights.read_bytes()).hexdigest() != digest:
         raise BackendFileError(f"{weights}: does not match the hash in {meta} (edited or from another run); run `osclc finetune` again")
     try:
+        tensors = load_file(str(weights))
         backend = Backend(**config)
-        backend.load_state_dict(load_file(str(weights)), strict=True)
-    except (SafetensorError, RuntimeError, TypeError) as exc:
+        backend.load_state_dict(tensors, strict=True)
+    except (SafetensorError, RuntimeError, TypeError, ValueError, OSError) as exc:
         raise BackendFileError(f"{weights}: weights do not fit {config} ({exc}); run `osclc finetune` again") from exc
-    return backend.to(device).eval(), dict(doc.get("info") or {})
+    if bad := non_finite_tensors(tensors):
+        raise BackendFileError(f"{weights}: tensor(s) {', '.join(bad)} hold NaN or infinity; run `osclc finetune` again")
+    return backend.to(device).eval(), info

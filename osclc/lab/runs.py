@@ -3,7 +3,7 @@
 Layout of one run folder:
 
 - ``manifest.json``: command line, resolved config, git commit and dirty flag, package versions,
-  host, Python, torch device, UTC start/end, pid, status (running / completed / failed / aborted)
+  host, Python, torch device, UTC start/end, pid, status (running / completed / degraded / failed / aborted)
   and the SHA-256 of every input file (model, calibration). Rewritten atomically (temp + rename).
 - ``records.sqlite``: SQLite in WAL mode; table ``records(stream, idx, data)`` holds per-frame and
   per-epoch rows as JSON, committed per batch, so a process killed with SIGKILL leaves every row up
@@ -38,7 +38,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy as np
 
 RUNS_ENV = "OSCLC_RUNS_DIR"
-STATUSES = ("running", "completed", "failed", "aborted")
+STATUSES = ("running", "completed", "degraded", "failed", "aborted")
 PACKAGES = (
     "osclc", "numpy", "scipy", "torch", "opencv-python", "pyvisa", "pyvisa-sim", "pyserial", "slmsuite",
     "pydantic", "PyYAML", "tqdm", "matplotlib", "safetensors", "scikit-learn",
@@ -47,6 +47,10 @@ PACKAGES = (
 
 class RunAborted(KeyboardInterrupt):
     """Raised in the main thread when SIGTERM arrives during a run (SIGINT raises KeyboardInterrupt)."""
+
+
+class RunDegraded(RuntimeError):
+    """Raised when a run marked :meth:`Run.degrade` ends: it finished, but part of its results is missing."""
 
 
 class RunRecordError(ValueError):
@@ -160,6 +164,7 @@ class Run:
         self._metrics: dict[str, Any] = {}
         self._counters: dict[str, int] = {}
         self._old_handlers: dict[int, Any] = {}
+        self._degraded: list[str] = []
 
     # ------------------------------------------------------------------ creation
 
@@ -269,8 +274,12 @@ class Run:
         inputs[role] = {"path": str(Path(path).resolve()), "sha256": sha256_file(path)}
         self.update_manifest(inputs=inputs)
 
+    def degrade(self, reason: str) -> None:
+        """End the run ``degraded`` (not ``completed``) with ``reason``; its ``with`` block then raises :class:`RunDegraded`."""
+        self._degraded.append(reason)
+
     def finish(self, status: str, error: str | None = None) -> None:
-        """Close the store and write the final status (``completed``, ``failed`` or ``aborted``)."""
+        """Close the store and write the final status (``completed``, ``degraded``, ``failed`` or ``aborted``)."""
         if status not in STATUSES[1:]:
             raise ValueError(f"status must be one of {STATUSES[1:]}, got {status!r}")
         with self._lock:
@@ -292,6 +301,9 @@ class Run:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         for signum, handler in self._old_handlers.items():
             signal.signal(signum, handler)
+        if exc is None and self._degraded:
+            self.finish("degraded", error="; ".join(self._degraded))
+            raise RunDegraded(f"run {self.folder} ended degraded: {'; '.join(self._degraded)}")
         if exc is None:
             self.finish("completed")
         elif isinstance(exc, KeyboardInterrupt):

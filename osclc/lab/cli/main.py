@@ -14,6 +14,7 @@ from typing import Sequence
 
 from osclc import __version__
 from osclc.lab.cli import COMMANDS
+from osclc.lab.config.out_of_memory import out_of_memory_as_bad_input
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1
@@ -42,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        result = args.func(args)
+        with out_of_memory_as_bad_input():
+            result = args.func(args)
     except KeyboardInterrupt:
         if args.debug:
             raise

@@ -199,7 +199,7 @@ def read_meta(path: str | Path) -> CheckpointMeta:
     try:
         return CheckpointMeta.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))!r}: {e['msg']}" for e in exc.errors())  # repr: a key may hold a newline
         raise CheckpointError(f"{meta_path}: invalid metadata ({problems})") from None
 
 
@@ -213,9 +213,17 @@ def _verified_tensors(folder: Path, name: str, meta: CheckpointMeta) -> dict[str
     if sha256_bytes_of(file) != expected:
         raise CheckpointError(f"{file}: SHA-256 differs from {META}; the file is corrupt or was modified")
     try:
-        return load_file(str(file))
+        tensors = load_file(str(file))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{file}: not a readable safetensors file ({exc})") from exc
+    if bad := non_finite_tensors(tensors):
+        raise CheckpointError(f"{file}: tensor(s) {', '.join(bad)} hold NaN or infinity (training diverged?); use another checkpoint")
+    return tensors
+
+
+def non_finite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating / complex tensors of ``tensors`` that hold NaN or infinity."""
+    return [name for name, t in tensors.items() if (t.is_floating_point() or t.is_complex()) and not bool(torch.isfinite(t).all())]
 
 
 def check_compatible(
