@@ -21,12 +21,12 @@ from osclc.lab.backend_files import BackendFileError, load_backend, save_backend
 from osclc.lab.cli.main import main
 from osclc.lab.config.files import load_config
 from osclc.models.folding import fold
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.training.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-ARCH = ArchConfig(channels=[2], pools=[2])
+ARCH = ClassificationArch(channels=[2], pools=[2])
 
 
 def _student() -> torch.nn.Module:

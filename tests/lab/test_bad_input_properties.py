@@ -30,7 +30,7 @@ from osclc.lab.cli.main import main
 from osclc.lab.config.files import load_config
 from osclc.lab.config.kinds import KINDS
 from osclc.models.folding import fold
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.training.checkpoints import load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -139,7 +139,7 @@ def test_garbled_config_text_loads_or_is_refused_in_one_message(tmp_path, capsys
 
 # ---------------------------------------------------------------- files the commands read
 
-ARCH = ArchConfig(channels=[2], pools=[2])
+ARCH = ClassificationArch(channels=[2], pools=[2])
 BENCH = bundled("bench-sim-ideal.yaml")
 
 

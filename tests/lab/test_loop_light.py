@@ -10,7 +10,8 @@ import torch
 import yaml
 
 from osclc.calibration.compiler.pipeline import compile_program
-from osclc.calibration.execute import TARGET_FULL_SCALE, fit_normalisation
+from osclc.calibration.compiler import fit_normalisation
+from osclc.calibration.compiler.exposure import TARGET_FULL_SCALE
 from osclc.calibration.record import CalibrationRecord
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
@@ -22,7 +23,7 @@ from osclc.lab.loop.runner import run_loop
 from osclc.lab.runs import Run, RunDegraded, read_run
 from osclc.models.data.spec import load_dataset
 from osclc.models.folding import fold
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -37,7 +38,7 @@ def _bench(**simulation) -> BenchConfig:
 def compiled(tmp_path_factory):
     """A 4-channel student compiled for the ideal simulated bench, auto-exposed and normalised, saved with its backend."""
     torch.manual_seed(0)
-    student = build_model(ArchConfig(variant="sclc", detector="intensity", channels=[CHANNELS]), 1, 8, 10).eval()
+    student = build_model(ClassificationArch(variant="sclc", detector="intensity", channels=[CHANNELS]), 1, 8, 10).eval()
     folded = fold(student)
     config = _bench()
     program = compile_program(folded, CalibrationRecord.identity(config), config, multiplex="time")

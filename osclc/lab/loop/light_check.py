@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from osclc.calibration.execute import TARGET_FULL_SCALE
+from osclc.calibration.compiler.exposure import TARGET_FULL_SCALE
 from osclc.calibration.program import OpticalProgram
 
 LIGHT_FRACTION = 0.05
