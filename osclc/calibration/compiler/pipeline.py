@@ -26,7 +26,6 @@ calibration images by :func:`osclc.calibration.execute.fit_normalisation`.
 from __future__ import annotations
 
 import functools
-import hashlib
 import weakref
 from typing import Any
 
@@ -43,6 +42,7 @@ from osclc.calibration.compiler.layout import Layout, period_lattice, plan_layou
 from osclc.calibration.program import OpticalProgram, ProgramError
 from osclc.calibration.record import CalibrationRecord, apply_affine, bench_config_hash, invert_affine
 from osclc.drivers.bench_config import BenchConfig
+from osclc.storage import content_hash
 
 MULTIPLEX = ("auto", "time", "space")
 ENCODING_CHOICES = ("auto", *enc.ENCODINGS)
@@ -70,10 +70,8 @@ def _kernel_array(folded: Any) -> np.ndarray:
 
 def model_hash(folded: Any) -> str:
     """BLAKE2b-256 (hex) of the folded frontend: kernel values (complex128), P, N and the detector mode."""
-    digest = hashlib.blake2b(digest_size=32)
-    digest.update(np.ascontiguousarray(_kernel_array(folded)).tobytes())
-    digest.update(f"P={folded.pad};N={folded.input_size};detector={folded.detector}".encode())
-    return digest.hexdigest()
+    return content_hash([np.ascontiguousarray(_kernel_array(folded)).tobytes(),
+                         f"P={folded.pad};N={folded.input_size};detector={folded.detector}".encode()])
 
 
 def calibration_hash(calibration: CalibrationRecord) -> str:
@@ -83,12 +81,10 @@ def calibration_hash(calibration: CalibrationRecord) -> str:
     """
 
     def compute() -> str:
-        digest = hashlib.blake2b(digest_size=32)
-        digest.update(repr(sorted(calibration.to_json("").items())).encode())
-        for array in (calibration.lut_phase_rad, calibration.wavefront_phase_rad, calibration.dark_frame,
-                      calibration.dark_per_s, calibration.gain_frame, calibration.bad_pixels):
-            digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
-        return digest.hexdigest()
+        arrays = (calibration.lut_phase_rad, calibration.wavefront_phase_rad, calibration.dark_frame,
+                  calibration.dark_per_s, calibration.gain_frame, calibration.bad_pixels)
+        return content_hash([repr(sorted(calibration.to_json("").items())).encode(),
+                             *(memoryview(np.ascontiguousarray(array)).cast("B") for array in arrays)])
 
     return _cached(calibration, "hash", compute)
 

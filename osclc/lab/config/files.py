@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from osclc.storage import save_text
 
 
 class ConfigError(ValueError):
@@ -267,5 +268,5 @@ def update_readme(path: str | Path) -> bool:
     new = f"{head}{README_START}\n\n{reference_markdown()}\n{README_END}{tail}"
     if new == text:
         return False
-    path.write_text(new, encoding="utf-8")
+    save_text(path, new)
     return True
