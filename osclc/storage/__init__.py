@@ -18,7 +18,12 @@ from osclc.storage.atomic import (
     save_safetensors,
     save_text,
 )
-from osclc.storage.formats import encode_json, encode_npz, encode_safetensors, json_default
+from osclc.storage.formats import (
+    encode_json,
+    encode_npz,
+    encode_safetensors,
+    json_default,
+)
 from osclc.storage.hashing import content_hash, sha256_bytes, sha256_file
 
 __all__ = [

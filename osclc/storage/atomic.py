@@ -30,13 +30,22 @@ import re
 import secrets
 import shutil
 import sys
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from osclc.storage.formats import Figure, encode_figure, encode_json, encode_npy, encode_npz, encode_safetensors, json_default
+from osclc.storage.formats import (
+    Figure,
+    encode_figure,
+    encode_json,
+    encode_npy,
+    encode_npz,
+    encode_safetensors,
+    json_default,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -86,7 +95,7 @@ def save_npy(path: str | Path, array: np.ndarray) -> Path:
     return save_bytes(path, encode_npy(array))
 
 
-def save_safetensors(path: str | Path, tensors: Mapping[str, "torch.Tensor"]) -> Path:
+def save_safetensors(path: str | Path, tensors: Mapping[str, torch.Tensor]) -> Path:
     """Replace ``path`` with a safetensors file of ``tensors`` atomically."""
     return save_bytes(path, encode_safetensors(tensors))
 

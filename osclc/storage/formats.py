@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import numpy as np
 
@@ -42,7 +43,8 @@ def encode_json(data: object, *, indent: int | None = 2, default: Callable[[obje
 def encode_npz(arrays: Mapping[str, np.ndarray], *, compressed: bool = False) -> bytes:
     """A NumPy ``.npz`` archive of ``arrays`` (loadable with ``allow_pickle=False``)."""
     buffer = io.BytesIO()
-    (np.savez_compressed if compressed else np.savez)(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    named: dict[str, Any] = {name: np.asarray(array) for name, array in arrays.items()}  # Any: NumPy's stubs type **kwds loosely
+    (np.savez_compressed if compressed else np.savez)(buffer, **named)
     return buffer.getvalue()
 
 
@@ -53,7 +55,7 @@ def encode_npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def encode_safetensors(tensors: Mapping[str, "torch.Tensor"]) -> bytes:
+def encode_safetensors(tensors: Mapping[str, torch.Tensor]) -> bytes:
     """A safetensors file of ``tensors`` (moved to the CPU, made contiguous; no pickle)."""
     from safetensors.torch import save
 

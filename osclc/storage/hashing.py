@@ -4,8 +4,8 @@ checkpoints) and of bytes, and BLAKE2b-256 of in-memory content (model and calib
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 BLOCK = 1 << 20
 """Bytes read at a time while hashing a file."""

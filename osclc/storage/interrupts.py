@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Callable, Iterator, Union
+from typing import Union
 
-Handler = Union[Callable[[int, Union[FrameType, None]], object], int, signal.Handlers, None]
+Handler = Union[Callable[[int, Union[FrameType, None]], object], int, signal.Handlers, None]  # noqa: UP007 (a runtime alias)
 """A signal handler as :func:`signal.signal` returns it."""
 
 HELD = (signal.SIGINT, signal.SIGTERM)

@@ -19,7 +19,14 @@ Modules: :mod:`~osclc.lab.runs.manifest` (provenance), :mod:`~osclc.lab.runs.rec
 """
 
 from osclc.lab.runs.errors import RunAborted, RunRecordError
-from osclc.lab.runs.manifest import PACKAGES, RUNS_ENV, STATUSES, new_run_id, runs_root, utc_now
+from osclc.lab.runs.manifest import (
+    PACKAGES,
+    RUNS_ENV,
+    STATUSES,
+    new_run_id,
+    runs_root,
+    utc_now,
+)
 from osclc.lab.runs.reading import RunInfo, find_run, list_runs, read_run
 from osclc.lab.runs.records import iter_records
 from osclc.lab.runs.run import Run

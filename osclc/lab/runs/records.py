@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from osclc.lab.runs.errors import RunRecordError
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Iterable, Mapping
 
 import numpy as np
 
 from osclc.lab.runs.errors import RunAborted
-from osclc.lab.runs.manifest import STATUSES, JsonDict, input_identity, new_manifest, new_run_id, runs_root, utc_now
+from osclc.lab.runs.manifest import (
+    STATUSES,
+    JsonDict,
+    input_identity,
+    new_manifest,
+    new_run_id,
+    runs_root,
+    utc_now,
+)
 from osclc.lab.runs.records import RecordStore
 from osclc.storage import json_default, save_json, save_npy
 from osclc.storage.interrupts import Handler, deferred_signals
@@ -50,7 +58,7 @@ class Run:
         inputs: Mapping[str, str | Path] | None = None,
         device: str | None = None,
         root: str | Path | None = None,
-    ) -> "Run":
+    ) -> Run:
         """Create ``<root>/<run-id>/`` and its manifest with status ``running``.
 
         ``inputs`` maps a role (``model``, ``calibration``, ...) to a file or folder whose hash is recorded.
@@ -133,7 +141,7 @@ class Run:
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         raise RunAborted(f"signal {signal.Signals(signum).name}")
 
-    def __enter__(self) -> "Run":
+    def __enter__(self) -> Run:
         if threading.current_thread() is threading.main_thread():
             self._old_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._on_sigterm)
         return self
