@@ -21,6 +21,7 @@ One process saves a given target at a time.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import functools
@@ -267,7 +268,7 @@ def _leftovers(path: Path, kind: str, dead_only: bool = False) -> list[Path]:
     out = []
     for name in names:
         match = pattern.fullmatch(name)
-        if match and not (dead_only and _pid_alive(int(match.group(1)))):
+        if match and not (dead_only and pid_alive(int(match.group(1)))):
             out.append(path.parent / name)
     return out
 
@@ -282,13 +283,18 @@ def _sweep(path: Path) -> None:
                 leftover.unlink(missing_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` of this machine runs (a zombie, dead but not yet reaped, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError):
         return True
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
     return True
 
 

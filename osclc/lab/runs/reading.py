@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,21 +11,7 @@ from osclc.lab.runs.errors import RunRecordError
 from osclc.lab.runs.manifest import JsonDict, runs_root
 from osclc.lab.runs.records import iter_records, stream_counts
 from osclc.lab.runs.run import MANIFEST, METRICS
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie child still answers kill(0); treat it as gone
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    return True
+from osclc.storage.atomic import pid_alive
 
 
 @dataclass(frozen=True)
@@ -48,7 +32,7 @@ class RunInfo:
         status = str(self.manifest.get("status", "unknown"))
         if status == "running" and self.manifest.get("host") == socket.gethostname():
             pid = self.manifest.get("pid")
-            if isinstance(pid, int) and not _pid_alive(pid):
+            if isinstance(pid, int) and not pid_alive(pid):
                 return "interrupted"
         return status
 
