@@ -51,6 +51,7 @@ from osclc.lab.loop.pipeline import Pipeline, PipelineItem, Stage  # noqa: E402
 from osclc.models.networks.architecture import ClassificationArch, build_model  # noqa: E402
 from osclc.models.data.spec import load_dataset  # noqa: E402
 from osclc.models.folding import fold  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
 SIM_TIMING = {
     "input": {"settle_s": 0.030},
@@ -205,7 +206,7 @@ def _plot(cases: list[dict], sim: list[dict], target: Path) -> None:
     ax3.legend()
     fig.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=120)
+    save_figure(fig, target, dpi=120)
     plt.close(fig)
 
 

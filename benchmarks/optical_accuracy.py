@@ -50,6 +50,7 @@ from osclc.models.training.checkpoints import load_checkpoint  # noqa: E402
 from osclc.models.data.spec import load_dataset  # noqa: E402
 from osclc.models.folding import fold  # noqa: E402
 from osclc.models.training.trainer import train_model  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
 
 def student(checkpoint: str | None, data) -> tuple[torch.nn.Module, str]:
@@ -153,7 +154,7 @@ def main() -> None:
     axes[1].set_ylabel(f"test accuracy (%), {test_count} images")
     axes[1].legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "optical_accuracy.png", dpi=110)
+    save_figure(fig, RESULTS / "optical_accuracy.png", dpi=110)
     print(f"wrote {path}")
 
 

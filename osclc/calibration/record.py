@@ -32,7 +32,6 @@ All coordinates are ``(row, col)`` pairs of pixel-centre indices (row first, as 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -48,6 +47,7 @@ from osclc.calibration.versioned_json import read_versioned_json
 from osclc.drivers.bench_config import BenchConfig
 from osclc.drivers.physics.scales import camera_scale_px, fourier_scale_px
 from osclc.drivers.bench_config import BIT_DEPTH_MAX, EXPOSURE_RANGE_S, PAD_MAX, SHAPE_LIMITS
+from osclc.storage import content_hash, encode_json, encode_npz, recover, save_files, sha256_bytes, sha256_file
 
 SCHEMA = "osclc.calibration/1"
 CALIBRATIONS = ("dark", "fourier", "lut", "wavefront", "camera", "fringing")
@@ -90,7 +90,7 @@ def bench_config_hash(bench_config: BenchConfigLike) -> str:
     Two configs with the same hash describe the same optics and devices, so one calibration serves both.
     """
     canonical = json.dumps(_strip_volatile(_config_dict(bench_config)), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return sha256_bytes(canonical.encode())
 
 
 def _affine(value: object, name: str) -> np.ndarray:
@@ -232,11 +232,10 @@ class CalibrationRecord:
         record is a new object, e.g. from :func:`dataclasses.replace`).
         """
         if self._content_hash is None:
-            digest = hashlib.blake2b(digest_size=32)
-            digest.update(repr(sorted(self.to_json("").items())).encode())
-            for name in _NPZ_KEYS:
-                digest.update(np.ascontiguousarray(getattr(self, name)).data.cast("B"))
-            self._content_hash = digest.hexdigest()
+            self._content_hash = content_hash([
+                repr(sorted(self.to_json("").items())).encode(),
+                *(np.ascontiguousarray(getattr(self, name)).data.cast("B") for name in _NPZ_KEYS),
+            ])
         return self._content_hash
 
     def phase_to_gray(self, phase: np.ndarray) -> np.ndarray:
@@ -309,33 +308,34 @@ class CalibrationRecord:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write ``path`` (JSON) and ``path`` with suffix ``.npz`` (arrays); returns the JSON path."""
+        """Write ``path`` (JSON) and ``path`` with suffix ``.npz`` (arrays) atomically, as a pair; returns the JSON path."""
         path = Path(path)
         if path.suffix != ".json":
             raise CalibrationError(f"{path}: a calibration record is saved as a .json file (arrays go beside it as .npz)")
         path.parent.mkdir(parents=True, exist_ok=True)
         npz = path.with_suffix(".npz")
-        np.savez(
-            npz, lut_phase_rad=self.lut_phase_rad, wavefront_phase_rad=self.wavefront_phase_rad,
-            dark_frame=self.dark_frame, dark_per_s=self.dark_per_s, gain_frame=self.gain_frame,
-            bad_pixels=self.bad_pixels.astype(np.uint8),
-        )
+        arrays = encode_npz({
+            "lut_phase_rad": self.lut_phase_rad, "wavefront_phase_rad": self.wavefront_phase_rad,
+            "dark_frame": self.dark_frame, "dark_per_s": self.dark_per_s, "gain_frame": self.gain_frame,
+            "bad_pixels": self.bad_pixels.astype(np.uint8),
+        })
         document = self.to_json(npz.name)
-        document["arrays_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
-        path.write_text(json.dumps(document, indent=2))
+        document["arrays_sha256"] = sha256_bytes(arrays)
+        save_files({path: encode_json(document), npz: arrays})  # both replaced together: a kill leaves old or new
         return path
 
     @classmethod
     def load(cls, path: str | Path, bench_config: BenchConfigLike | None = None) -> "CalibrationRecord":
         """Read a record saved by :meth:`save`; with ``bench_config``, refuse a record from another bench or SLM size."""
         path = Path(path)
+        recover(path)  # finish a save that a kill interrupted
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no calibration record; create one with `osclc calibrate all --bench CONFIG --out {path}`")
         doc = read_versioned_json(path, SCHEMA, CalibrationError, "JSON calibration record", "re-run `osclc calibrate`")
         npz = path.with_name(str(doc.get("arrays", "")))
         if not npz.is_file():
             raise FileNotFoundError(f"{npz}: the arrays of calibration {path} are missing; keep the .npz beside the .json")
-        if doc.get("arrays_sha256") and hashlib.sha256(npz.read_bytes()).hexdigest() != doc["arrays_sha256"]:
+        if doc.get("arrays_sha256") and sha256_file(npz) != doc["arrays_sha256"]:
             raise CalibrationError(f"{npz}: does not match the hash in {path} (arrays from another calibration?)")
         try:
             arrays = load_npz_arrays(npz, _NPZ_KEYS, CalibrationError, "re-run `osclc calibrate`")

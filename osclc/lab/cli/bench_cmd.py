@@ -10,6 +10,7 @@ import numpy as np
 from osclc.drivers.bench import Bench, open_bench
 from osclc.lab.config.files import load_config
 from osclc.lab.runs import Run
+from osclc.storage import save_figure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +58,7 @@ def _save_png(image: np.ndarray, path, title: str) -> None:
     ax.set_xlabel("camera column (pixels)")
     ax.set_ylabel("camera row (pixels)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 

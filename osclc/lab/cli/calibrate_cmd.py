@@ -25,6 +25,7 @@ from osclc.drivers.bench import open_bench
 from osclc.lab.plots.calibration import plot_calibration
 from osclc.lab.config.files import load_config
 from osclc.lab.runs import Run
+from osclc.storage import save_figure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -98,6 +99,6 @@ def plot_fringing(result: FringingResult, path: Path) -> Path:
     ax2.set_title(f"checkerboards: fringing sigma {result.fringing_px:.3f} px (dotted: none)", fontsize=10)
     ax2.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

@@ -31,6 +31,7 @@ from osclc.lab.runs import Run
 from osclc.models.training.checkpoints import load_checkpoint
 from osclc.models.data.spec import load_dataset
 from osclc.models.folding import fold
+from osclc.storage import save_figure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,8 +81,8 @@ def _compile(args: argparse.Namespace) -> int:
         predicted = digital[fit_n:]
         correlation = [normalised_correlation(captured[:, o], predicted[:, o]) for o in range(program.out_channels)]
         program.info["check"] = {"images": int(len(captured)), "correlation": correlation}
-        folder = program.save(args.out)
-        save_backend(folder, folded.backend, {"source": "student", "checkpoint": str(args.checkpoint)})
+        backend_info = {"source": "student", "checkpoint": str(args.checkpoint)}
+        folder = program.save(args.out, also=lambda work: save_backend(work, folded.backend, backend_info))
         run.append("channels", [{"channel": o, "fit_correlation": fit["correlation"][o], "check_correlation": c}
                                 for o, c in enumerate(correlation)])
         run.set_metrics(
@@ -122,7 +123,7 @@ def plot_masks(program: OpticalProgram, path: Path, count: int = 4) -> Path:
         ax.axis("off")
     fig.suptitle(f"SLM gray levels ({program.multiplex}, {program.encoding})")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -147,6 +148,6 @@ def plot_features(captured: np.ndarray, predicted: np.ndarray, path: Path, chann
                 ax.axis("off")
     fig.suptitle("predicted (digital student) vs captured (camera through the program's readout)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

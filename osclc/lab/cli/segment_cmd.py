@@ -9,7 +9,6 @@ agreement), with each level's per-stage latency. Writes ``optical_segmentation.j
 from __future__ import annotations
 
 import argparse
-import json
 
 from osclc.calibration.compiler import MULTIPLEX
 from osclc.calibration.encoding import ENCODINGS
@@ -23,6 +22,7 @@ from osclc.models.data.spec import load_dataset
 from osclc.models.torch_device import select_device
 from osclc.models.networks.sclc_unet import SCLCUNet
 from osclc.models.training.segmentation_metrics import format_scores
+from osclc.storage import save_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,7 +83,7 @@ def handler(args: argparse.Namespace) -> int:
                                           expose=not (args.fixed_exposure or args.exposure_s), exposures_s=args.exposure_s,
                                           block=args.block)
         figures = result.as_dict()
-        run.path("optical_segmentation.json").write_text(json.dumps(figures, indent=2, default=float))
+        save_json(run.path("optical_segmentation.json"), figures, default=float)
         run.set_metrics(optical=result.optical, digital=result.digital, agreement=result.agreement,
                         lost_frames=result.lost, backend_ms_p50=result.backend_ms_p50)
         print(f"optical: {format_scores(result.optical)}")

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, Tag, ValidationError
 
 from osclc.lab.config.yaml_reader import ConfigReadError, parse_yaml, read_text_bounded
+from osclc.storage import save_text
 
 
 class ConfigError(ValueError):
@@ -284,5 +285,5 @@ def update_readme(path: str | Path) -> bool:
     new = f"{head}{README_START}\n\n{reference_markdown()}\n{README_END}{tail}"
     if new == text:
         return False
-    path.write_text(new, encoding="utf-8")
+    save_text(path, new)
     return True

@@ -22,7 +22,6 @@ runs sit beside it in the same runs folder.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -49,6 +48,7 @@ from osclc.models.training.evaluation import Accuracy, accuracy_interval, evalua
 from osclc.models.folding import fold
 from osclc.models.training.config import TrainConfig
 from osclc.models.training.trainer import train_model
+from osclc.storage import save_bytes, save_text
 
 BENCH = "bench-sim-realistic.yaml"
 
@@ -158,8 +158,8 @@ def run_demo(
             digital = folded.features(images).numpy()
         with open_bench(_virtual(bench_config)) as bench:
             normalisation = fit_normalisation(bench, program, digital, images.numpy())
-        program_dir = program.save(run.path("program"))
-        save_backend(program_dir, student.backend, {"source": "student", "checkpoint": str(student_path)})
+        backend_info = {"source": "student", "checkpoint": str(student_path)}
+        program_dir = program.save(run.path("program"), also=lambda work: save_backend(work, student.backend, backend_info))
         say(f"program: {program.multiplex} multiplexing, {len(program.patterns)} mask(s), feature correlation "
             f"{min(normalisation['correlation']):.3f} .. {max(normalisation['correlation']):.3f}")
         steps.update()
@@ -168,7 +168,7 @@ def run_demo(
         inferred = infer(bench_config, program_dir, "digits", LoopConfig(), device, limit=settings.infer_limit,
                          student=student_path, teacher=teacher_path, runs_dir=runs_dir, baseline_repeat=settings.baseline_repeat)
         for name in ("latency_hist.png", "latency_breakdown.png", "latency.md"):
-            shutil.copy(inferred.folder / name, run.path(name))
+            save_bytes(run.path(name), (inferred.folder / name).read_bytes())
         say(f"optical inference: run {inferred.folder}")
         steps.update()
 
@@ -184,7 +184,8 @@ def run_demo(
         rows, stages = _table_rows(teacher_acc, student_acc, folded_acc, inferred, tuned)
         seconds = time.perf_counter() - start
         text = format_table(rows, stages, inferred.budget.latency_s * 1e3)
-        run.path("demo.md").write_text(
+        save_text(
+            run.path("demo.md"),
             "# osclc demo\n\n```\n" + text + "\n```\n\n"
             f"Optical inference run: `{inferred.folder}`; fine-tuning run: `{tuned.folder}`; "
             f"calibration `{calibration_path.name}`, program `program/`; {seconds:.0f} s in all.\n"

@@ -33,6 +33,7 @@ from osclc.lab.runs import Run
 from osclc.models.training.checkpoints import load_checkpoint
 from osclc.models.data.spec import load_dataset
 from osclc.models.folding import fold
+from osclc.storage import save_figure
 
 
 def fit_channel_affine(camera: np.ndarray, digital: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -240,5 +241,5 @@ def _plot_history(history: list[dict[str, float]], target: Path) -> None:
     ax.plot([h["epoch"] for h in history], [h["val_accuracy"] for h in history])
     ax.set(xlabel="epoch", ylabel="validation accuracy (captured features)", title="backend fine-tuning on the bench")
     fig.tight_layout()
-    fig.savefig(target, dpi=110)
+    save_figure(fig, target, dpi=110)
     plt.close(fig)

@@ -77,7 +77,7 @@ class _RecordWriter:
 
     def flush(self) -> None:
         if self.run is not None and self.rows:
-            self.run.append(self.stream, self.rows)
+            self.run.commit_buffer(self.stream, self.rows)  # rows leave the buffer when committed, even on Ctrl-C
         self.rows = []
         self.last_flush = time.monotonic()
 

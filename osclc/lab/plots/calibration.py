@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 
 from osclc.calibration.measure.calibrate import Calibration  # noqa: E402
 from osclc.calibration.record import apply_affine  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
 
 def _truth(bench: Any) -> Any:
@@ -32,7 +33,7 @@ def plot_calibration(calibration: Calibration, bench: Any, folder: Path) -> list
     def save(fig: plt.Figure, name: str) -> None:
         path = folder / name
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        save_figure(fig, path, dpi=110)
         plt.close(fig)
         written.append(path)
 

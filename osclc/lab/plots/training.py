@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
 
 def plot_history(rows: Sequence[dict[str, Any]], loss_path: Path, accuracy_path: Path, title: str = "") -> None:
@@ -29,7 +30,7 @@ def plot_history(rows: Sequence[dict[str, Any]], loss_path: Path, accuracy_path:
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        fig.savefig(path)
+        save_figure(fig, path)
         plt.close(fig)
 
 
@@ -55,5 +56,5 @@ def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], path: Path
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
