@@ -16,7 +16,7 @@ from osclc.calibration.record import CalibrationRecord
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import has_backend, load_backend, save_backend
 from osclc.models.layers.backend import Backend
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.training.checkpoints import (
     CheckpointMeta,
     ResumeState,
@@ -137,7 +137,7 @@ def test_checkpoint_last_survives_a_kill_at_every_step(tmp_path, kill_harness, m
     With ``renameat2`` the swap is one step; without it (other systems) loading puts a folder back."""
     if not exchange:
         monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
-    arch = ArchConfig(variant="sclc")
+    arch = ClassificationArch(variant="sclc")
     torch.manual_seed(0)
     models = {2: build_model(arch, 1, 8, 10), 3: build_model(arch, 1, 8, 10)}
     optimiser = torch.optim.Adam(models[3].parameters(), lr=1e-3)
