@@ -1,4 +1,5 @@
-"""Plots of a training run (loss and accuracy per epoch) and of an evaluation (confusion matrix), as PNG."""
+"""Plots of a training run (loss and accuracy per epoch), of an evaluation (confusion matrix) and of a backend
+fine-tuning (validation accuracy per epoch), as PNG."""
 
 from __future__ import annotations
 
@@ -57,3 +58,14 @@ def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], path: Path
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_finetune_history(history: Sequence[dict[str, float]], path: Path) -> Path:
+    """Validation accuracy (fraction, on captured features) per epoch of a backend fine-tuning, as a PNG."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot([h["epoch"] for h in history], [h["val_accuracy"] for h in history])
+    ax.set(xlabel="epoch", ylabel="validation accuracy (captured features)", title="backend fine-tuning on the bench")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
