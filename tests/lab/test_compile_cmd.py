@@ -9,7 +9,6 @@ import pytest
 import torch
 
 import osclc.drivers.bench as bench_module
-
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
 from osclc.configs import bundled

@@ -14,6 +14,7 @@ from osclc.calibration.program import OpticalProgram, ProgramError
 from osclc.configs import bundled
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.config.files import load_config
+from osclc.lab.jobs.bench_check import BenchCheckOptions, check_bench
 from osclc.lab.jobs.calibrate import CalibrateOptions, calibrate_bench
 from osclc.lab.jobs.compile import CompileOptions, check_program_folder, compile_student
 from osclc.lab.jobs.context import JobContext
@@ -65,6 +66,16 @@ def test_calibrate_compile_infer_from_python_report_only_through_say(tmp_path, c
     assert capsys.readouterr().out == ""  # a job never prints
 
 
+def test_bench_check_job_from_python(tmp_path, capsys):
+    said: list[str] = []
+    result = check_bench(BenchCheckOptions(bench=_ideal()), JobContext(runs_dir=tmp_path / "runs", say=said.append))
+    assert [row["device"] for row in result.devices] == ["laser", "input", "slm", "camera"]
+    assert [line.split()[0] for line in said] == ["laser", "input", "slm", "camera"]
+    assert result.metrics["frame_max"] > result.metrics["frame_min"] and (result.folder / "frame.png").is_file()
+    assert read_run(result.folder).status == "completed"
+    assert capsys.readouterr().out == ""
+
+
 def test_train_and_eval_jobs_from_python(tmp_path, capsys):
     config = TrainConfig.model_validate({"dataset": "digits", "epochs": 1, "batch_size": 128, "arch": {"variant": "teacher"}})
     said: list[str] = []
@@ -107,6 +118,7 @@ def test_program_folder_check(tmp_path):
     (lambda b, p: FinetuneOptions(bench=b, program=p, dataset="digits", lr=0.0), "lr > 0"),
     (lambda b, p: EvalOptions(checkpoint=p, batch_size=0), "--batch-size 0"),
     (lambda b, p: TrainOptions(role="student", epochs=0), "--epochs 0"),
+    (lambda b, p: BenchCheckOptions(bench=b, timeout_s=0.0), "--timeout-s 0.0"),
 ])
 def test_bad_options_are_refused_when_built(tmp_path, monkeypatch, make, message):
     monkeypatch.setattr(bench_module, "_open_devices", lambda *args, **kwargs: pytest.fail("a bench was opened"))

@@ -28,13 +28,13 @@ from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import save_backend
 from osclc.lab.jobs.context import JobContext
 from osclc.lab.jobs.infer import resolve_backend
-from osclc.lab.loop.runner import run_loop
 from osclc.lab.loop.config import LoopConfig
+from osclc.lab.loop.runner import run_loop
 from osclc.lab.plots.training import plot_finetune_history
 from osclc.lab.runs import Run
-from osclc.models.training.checkpoints import load_checkpoint
 from osclc.models.data.spec import load_dataset
 from osclc.models.folding import fold
+from osclc.models.training.checkpoints import load_checkpoint
 
 
 def fit_channel_affine(camera: np.ndarray, digital: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

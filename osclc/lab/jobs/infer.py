@@ -23,14 +23,14 @@ from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import has_backend, load_backend
 from osclc.lab.jobs.context import JobContext
 from osclc.lab.latency.budget import LatencyBudget, predict_budget
-from osclc.lab.loop.device_timing import repeat_timing
 from osclc.lab.latency.report import write_latency_report
 from osclc.lab.latency.stats import percentile
-from osclc.lab.loop.runner import LoopOutcome, run_loop
 from osclc.lab.loop.config import LoopConfig
+from osclc.lab.loop.device_timing import repeat_timing
+from osclc.lab.loop.runner import LoopOutcome, run_loop
 from osclc.lab.runs import Run
-from osclc.models.training.checkpoints import load_checkpoint
 from osclc.models.data.spec import load_dataset
+from osclc.models.training.checkpoints import load_checkpoint
 from osclc.models.training.evaluation import accuracy_interval
 
 

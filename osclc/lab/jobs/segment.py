@@ -29,18 +29,18 @@ import numpy as np
 import torch
 
 from osclc.calibration.compiler.pipeline import compile_program
+from osclc.calibration.execute import fit_normalisation
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.execute import fit_normalisation
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.jobs.context import JobContext
 from osclc.lab.latency.budget import predict_budget
-from osclc.lab.loop.device_timing import timed_call
 from osclc.lab.latency.report import analyze_frames
 from osclc.lab.latency.stats import percentile
-from osclc.lab.loop.runner import run_loop
 from osclc.lab.loop.config import LoopConfig
+from osclc.lab.loop.device_timing import timed_call
+from osclc.lab.loop.runner import run_loop
 from osclc.lab.runs import Run, iter_records
 from osclc.models.data.spec import load_dataset
 from osclc.models.networks.sclc_unet import FoldedSCLCUNet, SCLCUNet, fold_levels

@@ -7,16 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from osclc.calibration.measure.calibrate import Calibration  # noqa: E402
-from osclc.calibration.measure.fringing import FringingResult, mean_transmittance  # noqa: E402
-from osclc.calibration.record import apply_affine  # noqa: E402
-from osclc.drivers.bench import Bench  # noqa: E402
+from osclc.calibration.measure.calibrate import Calibration
+from osclc.calibration.measure.fringing import FringingResult, mean_transmittance
+from osclc.calibration.record import apply_affine
+from osclc.drivers.bench import Bench
+from osclc.lab.plots.figure import Figure, plt, save_figure
 
 
 def _truth(bench: Bench) -> Any:
@@ -31,12 +28,8 @@ def plot_calibration(calibration: Calibration, bench: Bench, folder: Path) -> li
     record, details, truth = calibration.record, calibration.details, _truth(bench)
     written: list[Path] = []
 
-    def save(fig: plt.Figure, name: str) -> None:
-        path = folder / name
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+    def save(fig: Figure, name: str) -> None:
+        written.append(save_figure(fig, folder / name))
 
     if "lut" in details:
         lut = details["lut"]
@@ -135,7 +128,4 @@ def plot_fringing(result: FringingResult, path: Path) -> Path:
     ax2.set_ylabel("DC power / unit-transmittance DC power")
     ax2.set_title(f"checkerboards: fringing sigma {result.fringing_px:.3f} px (dotted: none)", fontsize=10)
     ax2.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from osclc.calibration.program import OpticalProgram  # noqa: E402
+from osclc.calibration.program import OpticalProgram
+from osclc.lab.plots.figure import plt, save_figure
 
 
 def plot_masks(program: OpticalProgram, path: Path, count: int = 4) -> Path:
@@ -23,10 +20,7 @@ def plot_masks(program: OpticalProgram, path: Path, count: int = 4) -> Path:
         ax.set_title(f"pattern {p}: channels {program.pattern_channels[p][:4]}{'...' if len(program.pattern_channels[p]) > 4 else ''}", fontsize=8)
         ax.axis("off")
     fig.suptitle(f"SLM gray levels ({program.multiplex}, {program.encoding})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_features(captured: np.ndarray, predicted: np.ndarray, path: Path, channels: int = 4, images: int = 2) -> Path:
@@ -43,7 +37,4 @@ def plot_features(captured: np.ndarray, predicted: np.ndarray, path: Path, chann
                 ax.set_title(f"img {i} ch {channel} {name}", fontsize=7)
                 ax.axis("off")
     fig.suptitle("predicted (digital student) vs captured (camera through the program's readout)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
