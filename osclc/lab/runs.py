@@ -37,12 +37,33 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from osclc.drivers.safety.safe_state import SafeStateReport, listening
+
 RUNS_ENV = "OSCLC_RUNS_DIR"
 STATUSES = ("running", "completed", "failed", "aborted")
 PACKAGES = (
     "osclc", "numpy", "scipy", "torch", "opencv-python", "pyvisa", "pyvisa-sim", "pyserial", "slmsuite",
     "pydantic", "PyYAML", "tqdm", "matplotlib", "safetensors", "scikit-learn",
 )
+
+
+_created: list[Path] = []
+
+
+def runs_created() -> list[Path]:
+    """Folders of the runs this process created, oldest first (the CLI saves a failed command's traceback in the newest)."""
+    return list(_created)
+
+
+def save_traceback(folder: Path, text: str) -> Path:
+    """Write ``text`` to ``<folder>/traceback.txt`` and name it in the manifest (``traceback``); returns its path."""
+    path = folder / "traceback.txt"
+    tmp = folder / f".traceback.{os.getpid()}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    _write_json_atomic(folder / "manifest.json", {**manifest, "traceback": path.name})
+    return path
 
 
 class RunAborted(KeyboardInterrupt):
@@ -212,6 +233,7 @@ class Run:
             "error": None,
         }
         _write_json_atomic(folder / "manifest.json", manifest)
+        _created.append(folder)
         return cls(folder, manifest)
 
     @property
@@ -269,6 +291,14 @@ class Run:
         inputs[role] = {"path": str(Path(path).resolve()), "sha256": sha256_file(path)}
         self.update_manifest(inputs=inputs)
 
+    def record_safe_state(self, report: SafeStateReport) -> None:
+        """Record how a bench was left, device by device (``safe_state``; a failure stays recorded over later benches)."""
+        recorded = dict(self.manifest.get("safe_state") or {})
+        for kind, state in report.as_dict().items():
+            if not (isinstance(state, dict) and recorded.get(kind, {}).get("status") == "failed"):
+                recorded[kind] = state
+        self.update_manifest(safe_state=recorded)
+
     def finish(self, status: str, error: str | None = None) -> None:
         """Close the store and write the final status (``completed``, ``failed`` or ``aborted``)."""
         if status not in STATUSES[1:]:
@@ -287,9 +317,12 @@ class Run:
     def __enter__(self) -> "Run":
         if threading.current_thread() is threading.main_thread():
             self._old_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._on_sigterm)
+        self._listening = contextlib.ExitStack()
+        self._listening.enter_context(listening(self.record_safe_state))
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self._listening.close()
         for signum, handler in self._old_handlers.items():
             signal.signal(signum, handler)
         if exc is None:
