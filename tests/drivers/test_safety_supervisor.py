@@ -37,10 +37,14 @@ OFF_WITHIN_S = 1.0
 """The safety goal: emission off within this long after the owner died."""
 
 OWNER = textwrap.dedent("""
-    import json, sys, time
+    import json, os, sys, time
     from osclc.drivers.bench import open_bench
     with open_bench(json.loads(sys.argv[1]), emission=True) as bench:
-        print(json.dumps({"supervisor": bench.supervisor.pid}), flush=True)
+        child = os.fork() if "--fork" in sys.argv else None  # a child forked without exec inherits every descriptor
+        if child == 0:
+            time.sleep(120)
+            os._exit(0)
+        print(json.dumps({"supervisor": bench.supervisor.pid, "child": child}), flush=True)
         time.sleep(120)
 """)
 
@@ -61,19 +65,22 @@ def visa_probe(state):
     return pyvisa.ResourceManager(library).open_resource(VISA, write_termination="\n", read_termination="\n", timeout=500)
 
 
-def _start_owner(config: dict) -> tuple[subprocess.Popen, int]:
-    owner = subprocess.Popen([sys.executable, "-c", OWNER, json.dumps(config)], stdout=subprocess.PIPE, text=True)
+def _start_owner(config: dict, *args: str) -> tuple[subprocess.Popen, int]:
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, json.dumps(config), *args], stdout=subprocess.PIPE, text=True)
     line = owner.stdout.readline()
     assert line, f"the bench owner ended early (exit {owner.wait()})"
-    return owner, json.loads(line)["supervisor"]
+    started = json.loads(line)
+    owner.forked_child = started["child"]
+    return owner, started["supervisor"]
 
 
 def _kill(owner: subprocess.Popen) -> float:
-    """SIGKILL the owner; returns the monotonic time it was reaped (dead for sure)."""
+    """SIGKILL the owner and reap it; returns the monotonic time just before the kill."""
+    killed = time.monotonic()
     os.kill(owner.pid, signal.SIGKILL)
     owner.wait(timeout=30)
     owner.stdout.close()
-    return time.monotonic()
+    return killed
 
 
 def _wait_gone(pid: int, timeout_s: float = 30.0) -> None:
@@ -133,6 +140,22 @@ def test_sigkill_of_the_owner_switches_the_serial_laser_off_through_its_port() -
         assert checker.status().emission is False
         checker.close()
     print(f"serial laser off {off_after_s * 1e3:.0f} ms after SIGKILL")
+
+
+def test_sigkill_of_an_owner_whose_forked_child_lives_on_still_switches_the_laser_off() -> None:
+    """The child holds the pipe's write end and the lock: the watchdog sees its parent pid change instead."""
+    with SimulatedObis(max_power_mw=100.0) as sim:
+        owner, supervisor = _start_owner(obis_config(sim.port), "--fork")
+        try:
+            assert sim.emitting
+            died = _kill(owner)
+            _poll_until(lambda: not sim.emitting, died, 30.0)
+        finally:
+            if owner.poll() is None:
+                owner.kill()
+            os.kill(owner.forked_child, signal.SIGKILL)
+        _wait_gone(supervisor)
+        assert "inherited from owner pid" in (lock_dir() / "laser-supervisor.log").read_text()
 
 
 def test_a_bench_left_safe_stops_its_supervisor_without_touching_the_laser(tmp_path) -> None:

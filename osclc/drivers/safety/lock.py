@@ -10,7 +10,8 @@ Each key is a file in the lock folder (``$OSCLC_LOCK_DIR``, else ``$XDG_RUNTIME_
 time into it. The kernel drops the lock when the holder dies however it dies, so the lock of a dead
 process is simply taken over (the file then says whose it was). Lock files are never deleted (deleting one
 could let two processes lock two different files of the same name). The descriptors are close-on-exec:
-a program the bench owner starts does not inherit the lock.
+a program the bench owner starts does not inherit the lock; a child it forks without exec does, and holds
+it until that child exits.
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ LOCK_DIR_ENV = "OSCLC_LOCK_DIR"
 
 
 class BenchBusy(DeviceError):
-    """A device of the bench is held by another live process; the message names its pid and command."""
+    """A device of the bench is held by another live process; the message names its pid and command,
+    ``holder`` is what the lock file records (``pid``, ``command``, ``host``, ``since``)."""
+
+    def __init__(self, message: str, holder: dict[str, object]) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 def lock_dir() -> Path:
@@ -134,7 +140,7 @@ class BenchLock:
                 raise BenchBusy(
                     f"bench device {key!r} ({kinds}) is in use by pid {holder.get('pid', '?')} "
                     f"({holder.get('command', 'unknown command')}) on {holder.get('host', 'this host')} since "
-                    f"{holder.get('since', '?')}; wait for it to finish or stop that process (lock file {path})") from None
+                    f"{holder.get('since', '?')}; wait for it to finish or stop that process (lock file {path})", holder) from None
         previous = _read_holder(fd)  # the last holder: gone, since its lock was free
         record = {"pid": os.getpid(), "command": self.owner, "host": socket.gethostname(), "key": key,
                   "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -12,7 +12,8 @@ hold open after the owner has exited.
 Parent death is detected two ways: end of file on the pipe (the kernel closes the owner's write end when
 it dies, however it dies: SIGKILL, a crash, an out-of-memory kill) and, as a backup for a write end
 inherited by a forked child, the watchdog's parent pid changing. SIGTERM to the watchdog counts as the
-same. It then takes the laser's bench lock (so it never touches a laser a new owner holds), opens its own
+same. It then takes the laser's bench lock (so it never touches a laser a new owner holds; a lock still
+held through a descriptor the dead owner's forked child inherited is not a new owner), opens its own
 connection through the laser's real backend (the unchanged driver and protocol: VISA or serial), switches
 emission off, confirms it by the status query, and exits. When the owner leaves the bench safe it writes
 ``stop`` on the pipe and the watchdog exits without touching the laser.
@@ -163,8 +164,11 @@ def _switch_off(spec: dict[str, object]) -> bool:
     try:
         lock.acquire(wait_s=LOCK_WAIT_S)
     except BenchBusy as exc:
-        _log(f"the laser has a new owner, left to it: {exc}")
-        return False
+        if exc.holder.get("pid") != spec["parent"]:
+            _log(f"the laser has a new owner, left to it: {exc}")
+            return False
+        _log(f"the lock is still held through a descriptor inherited from owner pid {spec['parent']} (a forked child): "
+             "switching the laser off regardless")
     deadline = time.monotonic() + RETRY_FOR_S
     try:
         for attempt in itertools.count(1):
