@@ -140,9 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             with guard.shielded():
                 return _report(command, exc, reports, runs_created()[first_run:])
         with guard.shielded():
-            for line in _bench_lines(command, reports)[1]:
+            failed = _bench_lines(command, reports)[1]
+            for line in failed:
                 _say(line)
-    return int(result or 0)
+    return EXIT_RUNTIME if failed else int(result or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
