@@ -210,6 +210,9 @@ class Pipeline:
                 delivered += 1
             if self._errors:
                 raise self._errors[0]
+        except KeyboardInterrupt as exc:
+            self._errors.append(exc)  # an interrupt is reported as itself, never as a stalled worker
+            raise
         finally:
             self._stop.set()
             self._join(threads)

@@ -29,10 +29,10 @@ from osclc.lab.runs.manifest import (
 )
 from osclc.lab.runs.reading import RunInfo, find_run, list_runs, read_run
 from osclc.lab.runs.records import iter_records
-from osclc.lab.runs.run import Run
+from osclc.lab.runs.run import Run, runs_created, save_traceback
 from osclc.storage import sha256_file
 
 __all__ = [
     "PACKAGES", "RUNS_ENV", "STATUSES", "Run", "RunAborted", "RunDegraded", "RunInfo", "RunRecordError", "find_run",
-    "iter_records", "list_runs", "new_run_id", "read_run", "runs_root", "sha256_file", "utc_now",
+    "iter_records", "list_runs", "new_run_id", "read_run", "runs_created", "save_traceback", "runs_root", "sha256_file", "utc_now",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -11,6 +12,7 @@ from types import FrameType, TracebackType
 
 import numpy as np
 
+from osclc.drivers.safety.safe_state import SafeStateReport, listening
 from osclc.lab.runs.errors import RunAborted, RunDegraded
 from osclc.lab.runs.manifest import (
     STATUSES,
@@ -22,11 +24,27 @@ from osclc.lab.runs.manifest import (
     utc_now,
 )
 from osclc.lab.runs.records import RecordStore
-from osclc.storage import json_default, save_json, save_npy
+from osclc.storage import json_default, save_json, save_npy, save_text
 from osclc.storage.interrupts import Handler, deferred_signals
 
 MANIFEST = "manifest.json"
 METRICS = "metrics.json"
+
+
+_created: list[Path] = []
+
+
+def runs_created() -> list[Path]:
+    """Folders of the runs this process created, oldest first (the CLI saves a failed command's traceback in the newest)."""
+    return list(_created)
+
+
+def save_traceback(folder: Path, text: str) -> Path:
+    """Write ``text`` to ``<folder>/traceback.txt`` and name it in the manifest (``traceback``); returns its path."""
+    path = save_text(folder / "traceback.txt", text)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    save_json(folder / MANIFEST, {**manifest, "traceback": path.name})
+    return path
 
 
 class Run:
@@ -48,6 +66,7 @@ class Run:
         self._metrics: JsonDict = {}
         self._old_handlers: dict[int, Handler] = {}
         self._degraded: list[str] = []
+        self._listening = contextlib.ExitStack()
 
     @classmethod
     def create(
@@ -78,6 +97,7 @@ class Run:
             raise RuntimeError(f"could not create a unique run folder under {base}")
         manifest = new_manifest(run_id, command, argv, config, inputs, device)
         save_json(folder / MANIFEST, manifest)
+        _created.append(folder)
         return cls(folder, manifest)
 
     @property
@@ -127,6 +147,14 @@ class Run:
         inputs[role] = input_identity(path)
         self.update_manifest(inputs=inputs)
 
+    def record_safe_state(self, report: SafeStateReport) -> None:
+        """Record how a bench was left, device by device (``safe_state``; a failure stays recorded over later benches)."""
+        recorded = dict(self.manifest.get("safe_state") or {})
+        for kind, state in report.as_dict().items():
+            if not (isinstance(state, dict) and recorded.get(kind, {}).get("status") == "failed"):
+                recorded[kind] = state
+        self.update_manifest(safe_state=recorded)
+
     def degrade(self, reason: str) -> None:
         """End the run ``degraded`` (not ``completed``) with ``reason``; its ``with`` block then raises :class:`RunDegraded`."""
         self._degraded.append(reason)
@@ -149,11 +177,13 @@ class Run:
     def __enter__(self) -> Run:
         if threading.current_thread() is threading.main_thread():
             self._old_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._on_sigterm)
+        self._listening.enter_context(listening(self.record_safe_state))
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._listening.close()
         for signum, handler in self._old_handlers.items():
             if handler is not None:
                 signal.signal(signum, handler)
