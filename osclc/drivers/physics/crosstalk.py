@@ -14,7 +14,8 @@ says how far the crosstalk reaches whatever its shape:
   ``a`` in (-1, 1) (the liquid crystal's pretilt makes the fringing field reach further one way); its variance is
   ``b^2 (2 + 2 a^2)``, so ``b = w / sqrt(2 + 2 a^2)``, and its mean ``b+ - b- = 2 a b`` shifts the blurred pattern.
 
-Kernels are truncated where they fall below ``exp(-8)`` (3.4e-4) of their peak (4 sigma for the Gaussian).
+The Gaussian is truncated at 4 sigma (as calibrated); the exponential shapes where they fall below ``exp(-12)``
+(6e-6) of their peak, which keeps their heavy tails (the variance they leave out is 0.1 %).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def crosstalk_kernel(shape: CrosstalkShape, width_px: float, asymmetry: float = 
         raise ValueError(f"crosstalk asymmetry {a}: must lie in (-1, 1)")
     b = width_px / math.sqrt(2.0 + 2.0 * a * a)
     forward, backward = b * (1.0 + a), b * (1.0 - a)
-    radius = max(1, math.ceil(8.0 * max(forward, backward)))
+    radius = max(1, math.ceil(12.0 * max(forward, backward)))
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     kernel = np.where(x >= 0, np.exp(-np.maximum(x, 0.0) / forward), np.exp(np.minimum(x, 0.0) / backward))
     return kernel / kernel.sum()

@@ -110,8 +110,8 @@ class SimulatedBench:
     """Optical state shared by the simulated devices of one bench (see the module doc for the model).
 
     The devices call :meth:`set_input` (modulator), :meth:`set_slm` (SLM), :meth:`frame` (camera);
-    ``laser`` is the bench's laser device (None: the configured power is always on); ``clock`` the bench clock (the
-    laser drift counts its seconds from this object's creation).
+    ``laser`` is the bench's laser device (None: the configured power is always on); ``clock`` the bench clock;
+    ``start_ns`` its time when this object was created (the bench opened): the laser drift counts from there.
     """
 
     def __init__(self, config: BenchConfig, clock: Clock) -> None:
@@ -130,7 +130,7 @@ class SimulatedBench:
         self.out_d_m = (self.d_m[0] * opt.f2_m / opt.f1_m, self.d_m[1] * opt.f2_m / opt.f1_m)
         self.laser: Laser | None = None
         self.clock = clock
-        self._start_ns = clock.now_ns()
+        self.start_ns = clock.now_ns()
         self._prepare_input_geometry(imp)
         self.panel = SimulatedPanel(config, self.real_dtype, self.complex_dtype)
         self.phase_lut_rad, self.wavefront_rad = self.panel.phase_lut_rad, self.panel.wavefront_rad
@@ -274,7 +274,7 @@ class SimulatedBench:
             power = status.power_mw * 1e-3 if status.emission else 0.0
         rate = self.config.simulation.imperfections.laser_drift_per_s
         if rate:
-            power *= drift_factor(rate, (self.clock.now_ns() - self._start_ns) * 1e-9 + delay_s)
+            power *= drift_factor(rate, (self.clock.now_ns() - self.start_ns) * 1e-9 + delay_s)
         return power
 
     def expected_electrons(self, exposure_s: float) -> np.ndarray:
