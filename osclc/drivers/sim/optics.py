@@ -61,7 +61,7 @@ import scipy.fft
 
 from osclc.drivers.backends import BenchShared
 from osclc.drivers.bench_config import BenchConfig, ImperfectionsConfig
-from osclc.drivers.clock import Clock
+from osclc.drivers.clock import Clock, make_clock
 from osclc.drivers.errors import InvalidSetting
 from osclc.drivers.laser import Laser
 from osclc.drivers.sim.input_response import modulator_amplitude
@@ -110,11 +110,12 @@ class SimulatedBench:
     """Optical state shared by the simulated devices of one bench (see the module doc for the model).
 
     The devices call :meth:`set_input` (modulator), :meth:`set_slm` (SLM), :meth:`frame` (camera);
-    ``laser`` is the bench's laser device (None: the configured power is always on); ``clock`` the bench clock;
-    ``start_ns`` its time when this object was created (the bench opened): the laser drift counts from there.
+    ``laser`` is the bench's laser device (None: the configured power is always on); ``clock`` the bench clock (None:
+    a virtual clock of its own, refused with a laser drift, which needs the bench's); ``start_ns`` its time when this
+    object was created (the bench opened): the laser drift counts from there.
     """
 
-    def __init__(self, config: BenchConfig, clock: Clock) -> None:
+    def __init__(self, config: BenchConfig, clock: Clock | None = None) -> None:
         self.config = config
         sim = config.simulation
         imp = sim.imperfections
@@ -129,8 +130,11 @@ class SimulatedBench:
         self.d_m = (self.window_m / self.q[0], self.window_m / self.q[1])
         self.out_d_m = (self.d_m[0] * opt.f2_m / opt.f1_m, self.d_m[1] * opt.f2_m / opt.f1_m)
         self.laser: Laser | None = None
-        self.clock = clock
-        self.start_ns = clock.now_ns()
+        if clock is None and imp.laser_drift_per_s:
+            raise InvalidSetting("simulation.imperfections.laser_drift_per_s: the drift follows the bench clock; open the "
+                                 "bench with open_bench (or pass its clock) or set laser_drift_per_s: 0")
+        self.clock = make_clock("virtual") if clock is None else clock
+        self.start_ns = self.clock.now_ns()
         self._prepare_input_geometry(imp)
         self.panel = SimulatedPanel(config, self.real_dtype, self.complex_dtype)
         self.phase_lut_rad, self.wavefront_rad = self.panel.phase_lut_rad, self.panel.wavefront_rad

@@ -14,8 +14,10 @@ transform ``|det G^-1| sinc((G^-T phi)_r) sinc((G^-T phi)_c)``, phi = (m_r / Q_r
 3. ``J = irfft2(rfft2(I) H)``: the integral over a footprint centred on every grid point (exact);
 4. J is read at each camera pixel's centre ``x = G^-1 (c + 1/2 - centre) - 1/2``: exactly when the centres fall on
    the grid (unrotated cameras with integer or half-integer sampling), else by periodic cubic-spline interpolation
-   (``scipy.ndimage``; 0.2 % of a fringe's amplitude at 0.3 cycles per sample). A pixel whose centre lies outside the
-   simulated window (``|x| > Q/2``) sees no light.
+   (0.2 % of a fringe's amplitude at 0.3 cycles per sample): the spline's prefilter, a division by the sampled cubic
+   B-spline's transform ``(2 + cos(2 pi f)) / 3`` per axis (f in cycles per grid step), joins H in step 3, and
+   ``scipy.ndimage.map_coordinates`` evaluates the spline. A pixel whose centre lies outside the simulated window
+   (``|x| > Q/2``) sees no light.
 
 J is in units of the intensity per output sample times samples (the footprint's area); its sum over a camera that
 covers the window equals the sum of I over the window's samples (the total power is kept).
@@ -42,11 +44,11 @@ class PixelIntegrator:
         self.q, self.sensor_shape, self.workers = q, sensor_shape, workers
         self.big = (2 * q[0], 2 * q[1])
         self.complex_dtype = complex_dtype
-        phi_r = scipy.fft.fftfreq(self.big[0]) * self.big[0] / q[0]
-        phi_c = scipy.fft.rfftfreq(self.big[1]) * self.big[1] / q[1]
+        f_r, f_c = scipy.fft.fftfreq(self.big[0]), scipy.fft.rfftfreq(self.big[1])  # cycles per grid step
+        phi_r, phi_c = 2.0 * f_r, 2.0 * f_c  # cycles per output sample
         u0 = g_inv[0, 0] * phi_r[:, None] + g_inv[1, 0] * phi_c[None, :]  # (G^-T phi)_r
         u1 = g_inv[0, 1] * phi_r[:, None] + g_inv[1, 1] * phi_c[None, :]  # (G^-T phi)_c
-        self.transfer = (abs(float(np.linalg.det(g_inv))) * np.sinc(u0) * np.sinc(u1)).astype(real_dtype)
+        transfer = abs(float(np.linalg.det(g_inv))) * np.sinc(u0) * np.sinc(u1)
         self.envelope: tuple[np.ndarray, np.ndarray] | None = None
         if envelope is not None:
             self.envelope = (envelope[0].astype(real_dtype)[:, None], envelope[1].astype(real_dtype)[None, :])
@@ -61,6 +63,8 @@ class PixelIntegrator:
             self._index = tuple(np.clip(nearest[ax].astype(np.intp), 0, self.big[ax] - 1) for ax in (0, 1))
         else:
             self._coordinates = index.reshape(2, -1)
+            transfer /= np.outer((2.0 + np.cos(2 * np.pi * f_r)) / 3.0, (2.0 + np.cos(2 * np.pi * f_c)) / 3.0)
+        self.transfer = transfer.astype(real_dtype)
 
     def half_sample_intensity(self, field: np.ndarray) -> np.ndarray:
         """``|b|^2`` (times the envelope) on the half-sample grid (2Q_r x 2Q_c, index j <-> x = (j - Q) / 2) of the
@@ -84,9 +88,8 @@ class PixelIntegrator:
         integrated = scipy.fft.irfft2(spectrum, s=self.big, workers=self.workers, overwrite_x=True)
         if self._on_grid:
             image = integrated[self._index]
-        else:
-            spline = ndimage.spline_filter(integrated, order=3, output=integrated.dtype, mode="grid-wrap")
-            image = ndimage.map_coordinates(spline, self._coordinates, order=3, prefilter=False, mode="grid-wrap",
+        else:  # ``integrated`` holds the spline's coefficients (prefiltered in ``transfer``)
+            image = ndimage.map_coordinates(integrated, self._coordinates, order=3, prefilter=False, mode="grid-wrap",
                                             output=integrated.dtype).reshape(self.sensor_shape)
         image[~self._lit] = 0.0
         return image

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from osclc.drivers.bench import open_bench
+from osclc.drivers.errors import InvalidSetting
+from osclc.drivers.sim.optics import SimulatedBench
 
 
 @pytest.mark.parametrize("camera, area", [({}, 1.0), ({"camera__pitch_m": 10e-6, "camera__shape": (128, 128)}, 4.0)])
@@ -68,3 +70,9 @@ def test_falling_laser_drift_stops_at_darkness(make_config) -> None:
         assert bench.camera.capture().image.sum() > 0
         bench.clock.sleep(150.0)
         assert not bench.camera.capture().image.any()
+
+
+def test_drift_without_the_bench_clock_is_refused(make_config) -> None:
+    assert SimulatedBench(make_config()).clock.kind == "virtual"
+    with pytest.raises(InvalidSetting, match="laser_drift_per_s: the drift follows the bench clock"):
+        SimulatedBench(make_config(imp__laser_drift_per_s=1e-4))
