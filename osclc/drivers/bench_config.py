@@ -126,15 +126,15 @@ class ImperfectionsConfig(_Section):
     seed: int = Field(1234, ge=0, le=2**32 - 1, description="seed of the dead/hot pixel positions and the PRNU / DSNU patterns, 0 .. 2**32-1")
     # effects the calibration does not model (osclc.drivers.sim: panel, sensor, light, input_response); all off by default
     crosstalk_shape: Literal["gaussian", "exponential", "asymmetric"] = Field(
-        "gaussian", description="shape of the fringing kernel, fringing_px being its RMS width (pixels): gaussian | exponential "
-        "(exp(-|x|/b), heavier tails) | asymmetric (exp(-x/b+), exp(x/b-): reaches further one way); osclc.drivers.physics.crosstalk")
+        "gaussian", description="shape of the fringing kernel, fringing_px being its RMS width (pixels): gaussian, exponential "
+        "(exp(-abs(x)/b), heavier tails) or asymmetric (exp(-x/b+), exp(x/b-): reaches further one way); osclc.drivers.physics.crosstalk")
     crosstalk_asymmetry: float = Field(0.0, ge=-0.9, le=0.9, description="asymmetric kernel only: a = (b+ - b-) / (b+ + b-), "
                                        "> 0 reaches further towards higher pixel indices (fraction), -0.9 .. 0.9")
     pixel_fill_factor: float = Field(1.0, ge=0.25, le=1.0, description="reflecting area fraction of an SLM pixel (square "
                                      "aperture, dead space absorbs): the image field is multiplied by F sinc(sqrt(F) x) sinc(sqrt(F) y), "
                                      "x, y in output windows from the axis (the far-field envelope); 1 = no dead space, 0.25 .. 1")
     lut_gamma_variation: float = Field(0.0, ge=0.0, le=0.5, description="LUT non-uniformity: lut_gamma varies across the panel "
-                                       "as lut_gamma (1 + v * map), map a smooth tilt + bowl with peak |map| = 1 (fraction), 0 .. 0.5")
+                                       "as lut_gamma (1 + v * map), map a smooth tilt + bowl with peak abs(map) = 1 (fraction), 0 .. 0.5")
     phase_range_variation: float = Field(0.0, ge=0.0, le=0.5, description="LUT non-uniformity: phase_range_rad varies across "
                                          "the panel as phase_range_rad (1 + v * map), same map (cell-gap variation; fraction), 0 .. 0.5")
     flicker_rad: float = Field(0.0, ge=0.0, le=1.0, description="SLM phase flicker: peak phase ripple at the refresh rate "
