@@ -22,8 +22,9 @@ Kernel parameterisations:
   spectrum of a random k x k spatial kernel. Not limited to a k x k support, so its
   convolution may wrap around the P window (it is a per-frequency operator, not a lens-sized kernel).
 
-Kernel spectra are held frequency-major, ``[H, W, c_in, c_out]`` (one c_in x c_out matrix per
-frequency: the channel sum is a batched matrix product), and cached while no gradient is being
+Kernel spectra are frequency-major, ``[H, W, c_in, c_out]`` (``response``; one c_in x c_out matrix per
+frequency: the channel sum is a batched matrix product), applied as their transposes
+``[H, W, c_out, c_in]`` (``mix_channels``), and cached in that layout while no gradient is being
 taken (evaluation), keyed on the grid, the frequencies asked for and the parameter's storage
 and version counter, so inference never recomputes them.
 """
@@ -42,11 +43,17 @@ KernelKind = Literal["spatial", "free"]
 
 
 def mix_channels(spectrum: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Per-frequency channel mixing: spectrum [B, Ci, H, W], frequency-major kernel [H, W, Ci, Co] -> [B, Co, H, W].
+    """Per-frequency channel mixing: spectrum [B, Ci, H, W], output-major kernel [H, W, Co, Ci] -> [B, Co, H, W].
 
-    One batched matrix product per frequency (the result is a strided view in [B, Co, H, W] order).
+    One batched matrix product per frequency, ``kernel[f] @ spectrum[:, :, f].T`` (the result is a
+    strided view in [B, Co, H, W] order whose storage is [H, W, Co, B], the order the next layer
+    reads). With the kernel's rows contiguous, a batch of one is a matrix-vector product that
+    streams each kernel once (about 3x faster on a CPU than the [Ci, Co] layout).
     """
-    return torch.matmul(spectrum.permute(2, 3, 0, 1), kernel).permute(2, 3, 0, 1)
+    height, width, out_channels, in_channels = kernel.shape
+    rows = spectrum.permute(2, 3, 0, 1).reshape(height * width, spectrum.shape[0], in_channels)  # [F, B, Ci]
+    out = torch.bmm(kernel.reshape(height * width, out_channels, in_channels), rows.transpose(1, 2))  # [F, Co, B]
+    return out.view(height, width, out_channels, -1).permute(3, 2, 0, 1)
 
 
 def tap_phases(grid: int, frequencies: torch.Tensor, kernel_size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -122,16 +129,16 @@ class SpectralConv2d(nn.Module):
         return rows if fx is None else rows.index_select(1, (fx + grid // 2).to(full.device))
 
     def _band_response(self, grid: int, rows: range, cols: range) -> torch.Tensor:
-        """Frequency-major response [|rows|, |cols|, c_in, c_out] at integer frequencies of a ``grid``-bin grid (cached in eval)."""
+        """Output-major response [|rows|, |cols|, c_out, c_in] at integer frequencies of a ``grid``-bin grid (cached in eval)."""
         param = self.parameter
         full = rows == cols == range(-(grid // 2), grid - grid // 2)
         fy, fx = (None, None) if full else (torch.arange(rows.start, rows.stop), torch.arange(cols.start, cols.stop))
         if torch.is_grad_enabled() and param.requires_grad:
             self._cache = None
-            return self.response(grid, fy, fx)
+            return self.response(grid, fy, fx).transpose(-1, -2)
         key = (grid, rows, cols, param.device, param.dtype, param.data_ptr(), param._version)
         if self._cache is None or self._cache[0] != key:
-            self._cache = (key, self.response(grid, fy, fx))
+            self._cache = (key, self.response(grid, fy, fx).transpose(-1, -2).contiguous())
         return self._cache[1]
 
     def forward(self, spectrum: torch.Tensor, grid: int | None = None, rows: range | None = None, cols: range | None = None) -> torch.Tensor:
