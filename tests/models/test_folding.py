@@ -60,6 +60,16 @@ def test_fold_equals_layer_by_layer(depth: int, parity: str, dtype: torch.dtype,
         assert _relative(folded(x), student(x)) < tolerance
 
 
+@pytest.mark.parametrize("channels", [1, 6])
+def test_fold_equals_layer_by_layer_few_and_many_input_channels(channels: int) -> None:
+    """Up to 4 input channels the folded mix is a broadcast sum, above it a batched matrix product (``mix_channels``)."""
+    torch.manual_seed(channels)
+    student = _student(2, 8, GRIDS["even"], channels=channels).double()
+    x = torch.rand(3, channels, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        assert _relative(fold(student)(x), student(x)) < 1e-10
+
+
 @pytest.mark.parametrize("detector", ["intensity", "field", "none"])
 def test_fold_free_kernels_and_detectors(detector: str) -> None:
     torch.manual_seed(5)
