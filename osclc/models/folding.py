@@ -49,7 +49,7 @@ from torch import nn
 
 from osclc.models.layers.backend import Backend
 from osclc.models.layers.detector import DETECTOR_MODES, Detector, DetectorMode
-from osclc.models.layers.frontend import SpectralFrontend
+from osclc.models.networks.frontend import SpectralFrontend
 from osclc.models.networks.sclc import SCLC
 from osclc.models.layers.spectral_conv import SpectralConv2d, complex_dtype, mix_channels
 from osclc.models.layers.spectral_grid import centred_frequencies, input_offset

@@ -12,7 +12,7 @@ from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.layers.backend import Backend
 from osclc.models.layers.detector import Detector, detector_channels
 from osclc.models.folding import FoldedFileError, FoldedFrontend, FoldedSCLC, fold, fold_frontend
-from osclc.models.layers.frontend import MaxPoolFrontend, SpectralFrontend
+from osclc.models.networks.frontend import MaxPoolFrontend, SpectralFrontend
 from osclc.models.networks.plan import LayerPlan, NetworkPlan
 from osclc.models.networks.sclc import SCLC
 from osclc.models.layers.spectral_conv import SpectralConv2d

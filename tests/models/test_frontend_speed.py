@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from osclc.models.layers.frontend import SpectralFrontend
+from osclc.models.networks.frontend import SpectralFrontend
 from osclc.models.layers.spectral_band import SpectralBand
 from osclc.models.layers.spectral_conv import SpectralConv2d
 from osclc.models.layers.spectral_grid import to_field, to_spectrum
