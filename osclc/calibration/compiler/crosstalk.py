@@ -116,7 +116,6 @@ def band_frequencies(to_bins: np.ndarray, e_rows: np.ndarray, e_cols: np.ndarray
     return rows, cols
 
 
-
 class GainedDoublePhase:
     """The double-phase encoding (rad, float32) of ``gain * target`` with its amplitude clipped at 1, for any gain:
     ``arg(target) + sign * acos(min(gain |target|, 1))``, ``sign`` the +-1 checkerboard of ``block`` squares whose

@@ -107,11 +107,12 @@ class Region:
         """The fixed rest of the SLM's transmittance (0 on the region's modulated part; the unmodulated light everywhere)."""
 
     def surround(self, rows_f: np.ndarray, cols_f: np.ndarray) -> np.ndarray:
-        """What the fixed rest of the SLM sends to the held points of one grid [rows_f, cols_f] (complex64)."""
+        """What the fixed rest of the SLM sends to the held points of one grid [rows_f, cols_f] (complex64): the
+        product over the whole SLM, its rows taken through their ~bandwidth x height independent modes."""
         r0, c0 = self.origin
-        e_rows = phasors(np.arange(self.field.shape[0]) - r0, rows_f)
+        u, a = _compressed(np.arange(self.field.shape[0]) - r0, rows_f)
         e_cols = phasors(np.arange(self.field.shape[1]) - c0, cols_f)
-        return (e_rows.T @ self.field) @ e_cols
+        return u.astype(np.complex64) @ ((a @ self.field) @ e_cols)
 
     @property
     def offsets(self) -> tuple[np.ndarray, np.ndarray]:
