@@ -111,6 +111,6 @@ def background_leaks(tiles: list[np.ndarray], correction: np.ndarray, bands: lis
             for i in range(len(tiles)):
                 held = full[0] + full[i + 1] - cleared[i]
                 for window, changes in strips:
-                    held += e_rows[window[0]].T @ changes[i] @ e_cols[window[1]]
+                    held += np.linalg.multi_dot([e_rows[window[0]].T, changes[i], e_cols[window[1]]])
                 leaks[i] += float(np.sum(np.abs(held.astype(np.complex128)) ** 2))
     return np.sqrt(leaks).tolist()
