@@ -197,6 +197,27 @@ def test_dark_checkerboard_sends_no_light_to_the_zero_order(block: int, sigma: f
     assert abs(mean) < 1e-3
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 4, 6])
+def test_dark_checkerboard_brackets_like_the_exhaustive_search(block: int) -> None:
+    """The crossing found from every 24th sample and the samples between is the one of all DARK_SAMPLES samples
+    (the first sign change, linear interpolation between its two samples; else the sample nearest the target),
+    over blurs from none to strong and zero orders up to 0.6 (where m(d) = z / (1 - z) > 1 is never reached)."""
+    from osclc.drivers.physics.slm_response import mean_transmittance
+
+    half = np.linspace(0.0, np.pi, crosstalk.DARK_SAMPLES)
+    for sigma in (0.0, 0.3, 0.5, 0.8, 1.5, 3.0):
+        mean = mean_transmittance(np.full(half.size, block), np.stack([half, -half], axis=1), sigma, 0.0).real
+        for zero in (0.0, 0.02, 0.05, 0.1, 0.3, 0.6):
+            excess = mean - zero / (1 - zero)
+            crossing = np.flatnonzero(np.diff(np.sign(excess)))
+            if crossing.size:
+                i = int(crossing[0])
+                d = optimize.brentq(lambda x: np.interp(x, half[i:i + 2], excess[i:i + 2]), half[i], half[i + 1])
+            else:
+                d = half[np.argmin(np.abs(excess))]
+            assert crosstalk.dark_checkerboard(block, sigma, zero, (0.1, 6.5)) == (0.1 + np.pi - d, 0.1 + np.pi + d)
+
+
 def test_dark_checkerboard_without_crosstalk_is_the_plus_minus_half_pi_pair() -> None:
     low, high = crosstalk.dark_checkerboard(1, 0.0, 0.0, (0.0, 2 * np.pi))
     assert (low, high) == pytest.approx((np.pi / 2, 3 * np.pi / 2))
