@@ -36,7 +36,8 @@ optimisation, so it is set up to need few, cheap iterations:
 - the optimiser is a bounded L-BFGS in a few vector operations per iteration
   (:mod:`osclc.calibration.compiler.bounded_lbfgs`), per pattern; :data:`MAX_ITERATIONS` of it reach at least the
   band correlation that SciPy's L-BFGS-B reached from the plain start in 100 (benchmark mask: 0.99945 vs 0.99936;
-  the 4-channel digits program on the fringing bench: 0.99885 vs 0.99879).
+  the 4-channel digits program on the fringing bench: 0.99885 vs 0.99879; the 64-channel digits program on the
+  realistic bench, 512 x 512 SLM: 0.99902 vs 0.99887, compiled in 8.8 s instead of 76 s on the loaded VM).
 """
 
 from __future__ import annotations
