@@ -61,38 +61,57 @@ def _problem(seed: int, grids: int = 1):
 
 
 def _independent_correlation(shown_box: np.ndarray, target: np.ndarray, band: crosstalk.Band, background: np.ndarray,
-                             correction: np.ndarray) -> float:
-    r0, c0, h, w = BOX
+                             correction: np.ndarray, box: tuple[int, int, int, int] = BOX) -> float:
+    r0, c0, h, w = box
     shown = background.copy()
     shown[r0:r0 + h, c0:c0 + w] = shown_box
     t = (ZERO + (1 - ZERO) * np.exp(1j * _blur(shown, SIGMA))) * np.exp(-1j * correction)
     wanted = np.zeros((SLM, SLM), complex)
     wanted[r0:r0 + h, c0:c0 + w] = target
-    y = np.concatenate([_band_field(t, rows, cols).ravel() for rows, cols in zip(band.rows, band.cols)])
-    z = np.concatenate([_band_field(wanted, rows, cols).ravel() for rows, cols in zip(band.rows, band.cols)])
+    y = np.concatenate([_band_field(t, rows, cols, (r0, c0)).ravel() for rows, cols in zip(band.rows, band.cols)])
+    z = np.concatenate([_band_field(wanted, rows, cols, (r0, c0)).ravel() for rows, cols in zip(band.rows, band.cols)])
     return float(abs(np.vdot(z, y)) / (np.linalg.norm(z) * np.linalg.norm(y)))
 
 
-def _objective(target: np.ndarray, band: crosstalk.Band, background: np.ndarray, correction: np.ndarray) -> BandObjective:
-    return BandObjective(target, list(zip(band.rows, band.cols)), Region(background, correction, BOX, SIGMA, ZERO))
+def _objective(target: np.ndarray, band: crosstalk.Band, background: np.ndarray, correction: np.ndarray,
+               box: tuple[int, int, int, int] = BOX) -> BandObjective:
+    return BandObjective(target, list(zip(band.rows, band.cols)), Region(background, correction, box, SIGMA, ZERO))
 
 
-@pytest.mark.parametrize("grids", [1, 2])
-def test_objective_matches_the_independent_model(grids: int) -> None:
+@pytest.mark.parametrize("grids,box", [(1, BOX), (2, BOX), (2, (24, 0, 40, 40)), (1, (0, 24, 40, 40))])
+def test_objective_matches_the_independent_model(grids: int, box: tuple[int, int, int, int]) -> None:
     """The compressed objective (low-rank readout, surround folded into a constant) is the normalised band
-    correlation of the whole blurred SLM, summed explicitly, at random phases."""
+    correlation of the whole blurred SLM, summed explicitly, at random phases; also with the box on the SLM's
+    border (the region clipped there)."""
     target, _, bands, background, correction = _problem(3, grids)
-    objective = _objective(target[0], bands[0], background, correction)
+    objective = _objective(target[0], bands[0], background, correction, box)
     for seed in range(3):
         shown = np.random.default_rng(seed).uniform(0.0, 7.0, BOX[2:])
-        expected = _independent_correlation(shown, target[0], bands[0], background, correction)
+        expected = _independent_correlation(shown, target[0], bands[0], background, correction, box)
         assert np.sqrt(1 - objective.loss(shown)) == pytest.approx(expected, abs=2e-6)
 
 
-def test_gradient_matches_finite_differences() -> None:
+def test_compressed_readout_reproduces_the_phasors() -> None:
+    """The low-rank factors of a grid's phasor matrix over consecutive pixels: orthonormal U, ``U A`` equal to the
+    phasors to single precision, rank the number of resolvable frequencies (also where two frequencies are aliases,
+    a whole cycle per pixel apart)."""
+    from osclc.calibration.compiler.crosstalk_model import _compressed, phasors
+
+    x = np.arange(-7, 60)
+    for frequencies, rank in ((-0.13 + np.arange(195) * 0.00047, 17), (np.r_[0.1 + np.arange(5) / 40, 1.1 + np.arange(5) / 40], 5)):
+        u, a = _compressed(x, frequencies)
+        direct = np.exp(2j * np.pi * np.outer(frequencies, x))
+        assert u.shape[1] == rank
+        np.testing.assert_allclose(u.conj().T @ u, np.eye(rank), atol=1e-12)
+        assert np.abs(u @ a - direct).max() < 2e-6
+
+
+@pytest.mark.parametrize("box", [BOX, (24, 0, 40, 40), (0, 23, 40, 40)])
+def test_gradient_matches_finite_differences(box: tuple[int, int, int, int]) -> None:
+    """Also with the box on the SLM's border, where the blur continues the box's edge pixels beyond it."""
     target, start, bands, background, correction = _problem(0, grids=2)
-    objective = _objective(target[0], bands[0], background, correction)
-    r0, c0, h, w = BOX
+    objective = _objective(target[0], bands[0], background, correction, box)
+    r0, c0, h, w = box
     x = (start[0] + correction[r0:r0 + h, c0:c0 + w]).reshape(-1)
     loss, grad = objective.loss_and_gradient(x)
     step = np.random.default_rng(1).normal(size=x.size) * 1e-3

@@ -87,6 +87,9 @@ class Region:
         correction = np.asarray(correction, np.float32)
         # the shown phases of the box and 2r around it (the SLM's edge continued beyond its border): the work frame
         self.work = _edge_window(background, (r0 - 2 * r, r0 + self.h + 2 * r), (c0 - 2 * r, c0 + self.w + 2 * r))
+        self.beyond = ((max(2 * r - r0, 0), max(r0 + self.h + 2 * r - background.shape[0], 0)),
+                       (max(2 * r - c0, 0), max(c0 + self.w + 2 * r - background.shape[1], 0)))
+        """Rows (top, bottom) and columns (left, right) of the work frame beyond the SLM's border."""
         self.correction = _edge_window(correction, (r0 - r, r0 + self.h + r), (c0 - r, c0 + self.w + r))
         self.rows, self.cols = region_slices(background.shape, box, r)
         # the region inside the box + r frame (the region is clipped at the SLM's border)
@@ -125,6 +128,12 @@ class Region:
         surround, blurred, minus the correction."""
         r = self.radius
         self.work[2 * r:2 * r + self.h, 2 * r:2 * r + self.w] = shown
+        (top, bottom), (left, right) = self.beyond
+        if top or bottom or left or right:  # the SLM's edge pixels, now partly the box's, continue beyond it
+            self.work[:top] = self.work[top]
+            self.work[self.work.shape[0] - bottom:] = self.work[self.work.shape[0] - bottom - 1]
+            self.work[:, :left] = self.work[:, left:left + 1]
+            self.work[:, self.work.shape[1] - right:] = self.work[:, self.work.shape[1] - right - 1:self.work.shape[1] - right]
         blurred = blur_phase(self.work, self.kernel)[r:-r, r:-r]
         blurred -= self.correction
         return blurred[self.inner]
@@ -137,7 +146,16 @@ class Region:
         """A gradient in the region's blurred phases (written into the region part of ``frame``, zero elsewhere)
         taken back to the box's shown phases: the blur is symmetric, so its adjoint is the same blur."""
         r = self.radius
-        return blur_phase(frame, self.kernel, cv2.BORDER_CONSTANT)[2 * r:2 * r + self.h, 2 * r:2 * r + self.w]
+        gradient = blur_phase(frame, self.kernel, cv2.BORDER_CONSTANT)
+        (top, bottom), (left, right) = self.beyond
+        rows, cols = gradient.shape
+        if left or right:  # what the copies of the SLM's edge pixels received goes to those pixels (columns last copied)
+            gradient[:, left] += gradient[:, :left].sum(axis=1)
+            gradient[:, cols - right - 1] += gradient[:, cols - right:].sum(axis=1)
+        if top or bottom:
+            gradient[top] += gradient[:top].sum(axis=0)
+            gradient[rows - bottom - 1] += gradient[rows - bottom:].sum(axis=0)
+        return gradient[2 * r:2 * r + self.h, 2 * r:2 * r + self.w]
 
 
 def _edge_window(image: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
@@ -154,13 +172,18 @@ def _compressed(positions: np.ndarray, frequencies: np.ndarray) -> tuple[np.ndar
     ``A = U^H E^T`` [k, pixels] (complex64), k the singular values of E above :data:`RANK_TOLERANCE` of the largest.
 
     For consecutive ``positions`` (centre c, n of them) the Gram matrix ``E^T conj(E)`` is ``D K D^H`` with
-    ``D = diag(exp(2 pi i f c))`` and the real Dirichlet kernel ``K = sin(pi n df) / sin(pi df)``: U is D times the
-    eigenvectors of K (a real symmetric eigenproblem, no product over the pixels)."""
+    ``D = diag(exp(2 pi i f c))`` and the real Dirichlet kernel ``K = sin(pi n df) / sin(pi df)`` (``n cos(pi (n - 1)
+    df)`` where df is a whole number of cycles: aliases): U is D times the eigenvectors of K (a real symmetric
+    eigenproblem, no product over the pixels)."""
     f = np.asarray(frequencies, np.float64)
     n = positions.size
     centre = float(positions[0]) + (n - 1) / 2
     difference = f[:, None] - f[None, :]
-    eigenvalues, vectors = np.linalg.eigh(n * np.sinc(n * difference) / np.sinc(difference))
+    denominator = np.sin(np.pi * difference)
+    aliased = np.abs(denominator) < 1e-12
+    dirichlet = np.where(aliased, n * np.cos(np.pi * (n - 1) * difference),
+                         np.sin(np.pi * n * difference) / np.where(aliased, 1.0, denominator))
+    eigenvalues, vectors = np.linalg.eigh(dirichlet)
     v = vectors[:, eigenvalues > RANK_TOLERANCE**2 * eigenvalues[-1]]
     u = np.exp(TWO_PI * 1j * f * centre)[:, None] * v
     return u, v.T.astype(np.float32) @ phasors(positions - centre, f).T
