@@ -95,7 +95,7 @@ def test_compressed_readout_reproduces_the_phasors() -> None:
     """The low-rank factors of a grid's phasor matrix over consecutive pixels: orthonormal U, ``U A`` equal to the
     phasors to single precision, rank the number of resolvable frequencies (also where two frequencies are aliases,
     a whole cycle per pixel apart)."""
-    from osclc.calibration.compiler.crosstalk_model import _compressed, phasors
+    from osclc.calibration.compiler.crosstalk_model import _compressed
 
     x = np.arange(-7, 60)
     for frequencies, rank in ((-0.13 + np.arange(195) * 0.00047, 17), (np.r_[0.1 + np.arange(5) / 40, 1.1 + np.arange(5) / 40], 5)):
@@ -231,7 +231,8 @@ def test_dark_checkerboard_brackets_like_the_exhaustive_search(block: int) -> No
             crossing = np.flatnonzero(np.diff(np.sign(excess)))
             if crossing.size:
                 i = int(crossing[0])
-                d = optimize.brentq(lambda x: np.interp(x, half[i:i + 2], excess[i:i + 2]), half[i], half[i + 1])
+                pair = excess[i:i + 2]
+                d = optimize.brentq(lambda x, ends=half[i:i + 2], pair=pair: np.interp(x, ends, pair), half[i], half[i + 1])
             else:
                 d = half[np.argmin(np.abs(excess))]
             assert crosstalk.dark_checkerboard(block, sigma, zero, (0.1, 6.5)) == (0.1 + np.pi - d, 0.1 + np.pi + d)
