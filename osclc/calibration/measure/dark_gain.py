@@ -16,23 +16,58 @@ dead pixels are returned as masks (the record's ``bad_pixels``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
+from osclc.calibration.measure.gates import exposure_figures
 from osclc.calibration.measure.probe import BenchProbe
+from osclc.calibration.quality import Figure
+
+LIT_SIGMA = 8.0
+"""A dark pixel this many noise standard deviations above the median dark level, with lit neighbours, is light."""
 
 
 @dataclass
 class DarkResult:
-    """Dark offset (counts at ``exposure_s``), growth (counts/s), noise (counts rms per exposure), hot pixels."""
+    """Dark offset (counts at ``exposure_s``), growth (counts/s), noise (counts rms per exposure), hot pixels, and the
+    quality figures (dark level, light in the dark frame)."""
 
     frame: np.ndarray
     per_s: np.ndarray
     exposure_s: float
     noise_counts: dict[str, float]
     hot: np.ndarray
+    figures: list[Figure] = field(default_factory=list)
+
+
+@dataclass
+class GainResult:
+    """Per-pixel response (mean 1 over the lit image), dead pixels, and the quality figures (light, exposure)."""
+
+    gain: np.ndarray
+    dead: np.ndarray
+    figures: list[Figure] = field(default_factory=list)
+
+
+def lit_pixels(dark: np.ndarray, noise: float) -> int:
+    """Pixels of a dark frame more than :data:`LIT_SIGMA` noise deviations above its median that have at least two such
+    neighbours (light is a patch; a hot pixel stands alone)."""
+    bright = dark > np.median(dark) + LIT_SIGMA * max(noise, 0.3)
+    neighbours = ndimage.convolve(bright.astype(np.int32), np.ones((3, 3), np.int32), mode="constant") - bright
+    return int(np.sum(bright & (neighbours >= 2)))
+
+
+def _dark_figures(level: float, full: float, lit: int) -> list[Figure]:
+    return [
+        Figure("dark", "dark level / full scale", level / full, 0.5, "max", "",
+               "the camera's dark level is near saturation (black level or offset set too high)",
+               "lower the camera's black level / offset", ideal=0.02),
+        Figure("dark", "lit pixels in the dark frame", float(lit), 3.0, "max", "px",
+               "light reaches the camera with the laser off: the laser does not switch off, or stray light / another source",
+               "check the laser's emission control, cover the beam path and darken the room", margin=0.0),
+    ]
 
 
 def measure_dark(probe: BenchProbe, frames: int = 4, long_exposure_s: float = 0.5, significance: float = 5.0) -> DarkResult:
@@ -63,13 +98,15 @@ def measure_dark(probe: BenchProbe, frames: int = 4, long_exposure_s: float = 0.
         per_s = np.where(np.abs(per_s - typical) > significance * spread, per_s, typical)
     # the offset from both exposures (the same as the short one where a pixel keeps its own growth)
     frame = 0.5 * (means[0] + means[1] - per_s * span)
-    result = DarkResult(frame=frame, per_s=np.where(hot, 0.0, per_s), exposure_s=base, noise_counts=noise, hot=hot)
+    figures = _dark_figures(float(level), float(camera.max_count), lit_pixels(means[0], sigmas[0]))
+    result = DarkResult(frame=frame, per_s=np.where(hot, 0.0, per_s), exposure_s=base, noise_counts=noise, hot=hot, figures=figures)
     probe.dark_frame, probe.dark_per_s, probe.dark_exposure_s = result.frame, result.per_s, result.exposure_s
+    probe.dark_noise = sigmas[0]
     probe.bad_pixels = probe.bad_pixels | hot
     return result
 
 
-def measure_gain(probe: BenchProbe, frames: int = 4, smooth_px: int = 7, lit_fraction: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+def measure_gain(probe: BenchProbe, frames: int = 4, smooth_px: int = 7, lit_fraction: float = 0.3) -> GainResult:
     """Per-pixel response (camera shape, mean 1 over the lit image, 1 outside and at dead pixels) and the
     dead pixels (lit pixels answering less than a fifth of their neighbourhood)."""
     probe.emission(True)
@@ -77,12 +114,13 @@ def measure_gain(probe: BenchProbe, frames: int = 4, smooth_px: int = 7, lit_fra
     probe.autoexpose(target=0.6)
     image = probe.frame(frames)
     smooth = ndimage.median_filter(image, size=smooth_px)
-    lit = ndimage.binary_erosion(smooth > lit_fraction * np.percentile(smooth, 99.5), iterations=smooth_px)
+    lit = ndimage.binary_erosion(smooth > max(lit_fraction * np.percentile(smooth, 99.5), 0.0), iterations=smooth_px)
     gain = np.ones_like(image)
     gain[lit] = image[lit] / smooth[lit]
     dead = lit & (gain < 0.2)
     gain[dead] = 1.0
-    gain[lit & ~dead] /= np.mean(gain[lit & ~dead])
+    if np.any(lit & ~dead):
+        gain[lit & ~dead] /= np.mean(gain[lit & ~dead])
     probe.gain_frame = gain
     probe.bad_pixels = probe.bad_pixels | dead
-    return gain, dead
+    return GainResult(gain=gain, dead=dead, figures=exposure_figures("dark", probe.exposures))

@@ -36,16 +36,18 @@ pattern). The unmodulated light is assumed in phase with gray level 0 (real ``z`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
 
-from osclc.calibration.measure import fitting
 from osclc.calibration.encoding import checkerboard as checker_signs
-from osclc.calibration.measure.fourier_geometry import FarFieldMap
 from osclc.calibration.lut import phase_to_gray
+from osclc.calibration.measure import fitting
+from osclc.calibration.measure.fourier_geometry import FarFieldMap
+from osclc.calibration.measure.gates import exposure_figures, require_light
 from osclc.calibration.measure.probe import BenchProbe
+from osclc.calibration.quality import Figure
 from osclc.drivers.physics.slm_response import mean_transmittance
 
 TWO_PI = 2.0 * np.pi
@@ -73,6 +75,7 @@ class FringingResult:
     flat_power: float
     residual_rms: float
     window_px: float
+    figures: list[Figure] = field(default_factory=list)
 
 
 def checkerboard(shape: tuple[int, int], block_px: int, level_a: int, level_b: int) -> np.ndarray:
@@ -141,6 +144,7 @@ def measure_fringing(
     probe.emission(True)
     probe.show(amplitude=probe.blob(sigma_px=spot_sigma_px), gray=probe.flat_gray())
     probe.autoexpose(target=0.6)
+    require_light("fringing", probe.exposures)
     windows = []
     for b, (a, c) in zip(block_list, grays):  # a uniform pattern is a checkerboard of two equal levels
         probe.show(gray=checkerboard(probe.slm_shape, max(int(b), 1), int(a), int(c)))
@@ -154,6 +158,17 @@ def measure_fringing(
     if p0 <= 0:
         raise fitting.FitError("no DC spot power in the fringing patterns; check the laser, exposure and far-field map")
     measured, model = powers / p0, model / p0
+    residual = float(np.sqrt(np.mean((measured - model) ** 2)))
+    figures = exposure_figures("fringing", probe.exposures) + [
+        Figure("fringing", "fit residual", residual, 0.05, "max", "",
+               "the DC spot's power does not follow the crosstalk model: a crosstalk far from the model, or the LUT is off",
+               "re-run `osclc calibrate lut` and then `fringing`"),
+        Figure("fringing", "fringing sigma", sigma, 2.5, "max", "px",
+               "very strong crosstalk between SLM pixels: patterns finer than a few pixels will not show",
+               "lower the SLM's drive voltage range or use coarser patterns (larger Fourier scale, optics.f1_m)"),
+        Figure("fringing", "zero order", z, 0.5, "max", "",
+               "most of the light is not modulated by the SLM: polarisation not aligned with the liquid crystal?",
+               "rotate the input polariser to the SLM's modulation axis"),
+    ]
     return FringingResult(fringing_px=sigma, zero_order=z, blocks=block_list, phases_rad=phases, measured=measured,
-                          model=model, flat_power=p0, residual_rms=float(np.sqrt(np.mean((measured - model) ** 2))),
-                          window_px=radius)
+                          model=model, flat_power=p0, residual_rms=residual, window_px=radius, figures=figures)

@@ -22,25 +22,32 @@ pixels) small: it acts only near the stripe edges.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 from scipy.interpolate import PchipInterpolator
 
 from osclc.calibration.measure import fitting
+from osclc.calibration.measure.gates import MIN_SNR, exposure_figures, require_light
 from osclc.calibration.measure.probe import BenchProbe
+from osclc.calibration.quality import Figure, QualityError
+
+FROZEN = "the SLM patterns do not change the light: SLM frozen, not connected, or showing another video output?"
+FROZEN_FIX = "check the SLM's video/USB connection and that the panel shows what the driver sends"
 
 
 @dataclass
 class LutResult:
-    """Measured LUT (radians, every gray level), the scanned levels, both scans (first-order power, counts) and
-    the second reference level."""
+    """Measured LUT (radians, every gray level), the scanned levels, both scans (first-order power, counts), the
+    second reference level, and the quality figures (light, modulation, ellipse residual, phase range)."""
 
     phase_rad: np.ndarray
     levels: np.ndarray
     scan_ref0: np.ndarray
     scan_ref2: np.ndarray
     ref2: int
+    figures: list[Figure] = field(default_factory=list)
 
 
 def grating(shape: tuple[int, int], period_px: int, level_a: int, level_b: int) -> np.ndarray:
@@ -50,9 +57,10 @@ def grating(shape: tuple[int, int], period_px: int, level_a: int, level_b: int) 
     return np.broadcast_to(row, shape).astype(np.int64)
 
 
-def fit_ellipse_phase(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def fit_ellipse_phase(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Angle (radians, unwrapped, starting at 0, rising) of points ``(x, y)`` on a fitted ellipse
-    ``x = x0 + ax cos t``, ``y = y0 + ay cos(t - alpha)``."""
+    ``x = x0 + ax cos t``, ``y = y0 + ay cos(t - alpha)``, and the RMS distance of the points from the ellipse
+    (as a fraction of its radius, after mapping it onto the unit circle)."""
     scale_x, scale_y = np.std(x), np.std(y)
     if scale_x <= 0 or scale_y <= 0:
         raise fitting.FitError("the LUT scans show no modulation; check the laser, exposure and SLM")
@@ -66,14 +74,17 @@ def fit_ellipse_phase(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     cos_alpha = -b / (2.0 * np.sign(a) * np.sqrt(a * c))  # the conic is scaled by an unknown sign
     sin_alpha = np.sqrt(1.0 - cos_alpha**2)
     px, py = (u - u0) / (np.sqrt(k / a) / sin_alpha), (v - v0) / (np.sqrt(k / c) / sin_alpha)
-    angle = np.unwrap(np.arctan2((py - px * cos_alpha) / sin_alpha, px))
+    qy = (py - px * cos_alpha) / sin_alpha
+    angle = np.unwrap(np.arctan2(qy, px))
     angle -= angle[0]
-    return angle if angle[-1] >= 0 else -angle
+    residual = float(np.sqrt(np.mean((np.hypot(px, qy) - 1.0) ** 2)))
+    return (angle if angle[-1] >= 0 else -angle), residual
 
 
 def _order_windows(probe: BenchProbe, period_px: int, average: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Zero-order position, first-order offset (camera pixels) and the window radius, found on four frames:
-    the flat SLM, and gratings against three levels; the first order is the brightest gain over the flat frame."""
+    the flat SLM, and gratings against three levels; the first order is the brightest gain over the flat frame.
+    Raises :class:`QualityError` when no grating changes the light (the SLM shows nothing)."""
     probe.show(gray=probe.flat_gray())
     flat = probe.frame(average)
     zero = fitting.refine_centroid(flat, fitting.peak(flat), 2.0)
@@ -84,6 +95,9 @@ def _order_windows(probe: BenchProbe, period_px: int, average: int) -> tuple[np.
         gains.append(probe.frame(average) - flat)
     gain = max(gains, key=lambda image: float(np.clip(image, 0, None).sum()))
     first = fitting.peak(gain)
+    snr = float(ndimage.median_filter(gain, size=3)[int(first[0]), int(first[1])]) / (np.sqrt(2.0) * probe.noise(flat))
+    if snr < MIN_SNR or np.hypot(*(first - zero)) < 2.0:
+        raise QualityError([Figure("lut", "grating order signal / noise", snr, MIN_SNR, "min", "", FROZEN, FROZEN_FIX, ideal=100.0)])
     radius = 0.45 * float(np.hypot(*(first - zero)))
     first = fitting.refine_centroid(np.clip(gain, 0, None), first, radius)
     return zero, first - zero, 0.45 * float(np.hypot(*(first - zero)))
@@ -110,12 +124,28 @@ def measure_lut(
     probe.emission(True)
     probe.show(amplitude=probe.blob(sigma_px=spot_sigma_px), gray=probe.flat_gray())
     probe.autoexpose(target=0.5)
+    require_light("lut", probe.exposures)
     windows = _order_windows(probe, period_px, average)
     scan0 = _scan(probe, levels, 0, period_px, windows, average)
+    depth = float((scan0.max() - scan0.min()) / max(abs(scan0).max(), 1e-12))
+    figures = exposure_figures("lut", probe.exposures)
+    figures.append(Figure("lut", "modulation depth of the grating scan", depth, 0.5, "min", "", FROZEN, FROZEN_FIX, ideal=1.0))
+    if figures[-1].verdict == "fail":
+        raise QualityError(figures[-1:])  # nothing to fit an ellipse to
     # second reference: first level where scan 0 reaches half way (phase about a quarter turn)
     half = 0.5 * (scan0.min() + scan0.max())
     ref2 = int(levels[int(np.argmax(scan0 >= half))])
     scan2 = _scan(probe, levels, ref2, period_px, windows, average)
-    measured = fit_ellipse_phase(scan0, scan2)
+    measured, residual = fit_ellipse_phase(scan0, scan2)
     phase = PchipInterpolator(levels, measured)(np.arange(n_levels))
-    return LutResult(phase_rad=phase - phase[0], levels=levels, scan_ref0=scan0, scan_ref2=scan2, ref2=ref2)
+    phase -= phase[0]
+    span = float(phase[-1] * n_levels / (n_levels - 1))  # to the level after the last: one full period of levels
+    figures += [
+        Figure("lut", "ellipse fit residual", residual, 0.1, "max", "",
+               "the two grating scans do not trace one ellipse: light or SLM drifting during the scan, or a nonlinear camera",
+               "let the laser and SLM warm up, check the camera is linear (not saturating), re-run `osclc calibrate lut`"),
+        Figure("lut", "phase range", span / np.pi, 1.4, "min", "pi rad",
+               f"the SLM covers only {span / np.pi:.2f} pi rad: phases beyond it cannot be shown",
+               "set the SLM's voltage range / LUT for this wavelength so that it covers 2 pi", ideal=2.0),
+    ]
+    return LutResult(phase_rad=phase, levels=levels, scan_ref0=scan0, scan_ref2=scan2, ref2=ref2, figures=figures)
