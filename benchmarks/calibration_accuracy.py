@@ -47,6 +47,7 @@ from osclc.calibration.record import apply_affine  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
 from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
 BOUNDS = {"lut_rad": 0.05, "fourier_px": 0.1, "camera_px": 0.1, "wavefront_rad": 2 * np.pi / 20, "fringing_px": 0.05,
           "zero_order": 0.02}
@@ -186,7 +187,7 @@ def plot(results: list[dict], fringing: list[dict], path: Path) -> None:
     ax3.legend(fontsize=7, loc="upper left")
     ax3.set_title(f"fringing step alone, {len(fringing)} random benches", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 

@@ -6,7 +6,6 @@ its figures, measured side by side in one run (ratios, not absolute promises).
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import socket
@@ -15,6 +14,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
+
+from osclc.storage import save_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -60,15 +61,12 @@ def time_call(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1, sync: Cal
 
 
 def write_result(name: str, figures: dict[str, Any], out_dir: Path | None = None) -> Path:
-    """Write ``<out_dir or benchmarks/results>/<name>.json`` with the machine and UTC time; returns its path."""
-    folder = out_dir or RESULTS
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
+    """Write ``<out_dir or benchmarks/results>/<name>.json`` atomically with the machine and UTC time; returns its path."""
+    path = (out_dir or RESULTS) / f"{name}.json"
     payload = {
         "benchmark": name,
         "utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_info(),
         **figures,
     }
-    path.write_text(json.dumps(payload, indent=2))
-    return path
+    return save_json(path, payload)

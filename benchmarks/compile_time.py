@@ -37,6 +37,7 @@ from osclc.calibration.record import CalibrationRecord  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
 from osclc.models.networks.architecture import ClassificationArch, build_model  # noqa: E402
 from osclc.models.folding import fold  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
 SLM_SHAPE = (1152, 1920)
 
@@ -128,7 +129,7 @@ def main() -> None:
     ax.set_title(f"compile vs fft2: ratio {figures['ratio_compile_over_fft2']:.2f}")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "compile_time.png", dpi=110)
+    save_figure(fig, RESULTS / "compile_time.png", dpi=110)
     print(f"fft2 {fft['median_s'] * 1e3:.1f} ms, compile one mask {one['median_s'] * 1e3:.1f} ms: "
           f"ratio {figures['ratio_compile_over_fft2']:.2f} (goal <= 2); rotated calibration "
           f"{turned['median_s'] * 1e3:.1f} ms (ratio {figures['ratio_rotated_over_fft2']:.2f}); crosstalk-compensated "

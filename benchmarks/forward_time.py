@@ -47,6 +47,7 @@ from osclc.models.folding import fold  # noqa: E402
 from osclc.models.networks.plan import default_plan  # noqa: E402
 from osclc.models.networks.sclc import SCLC  # noqa: E402
 from osclc.models.networks.teachers import AlexNetTeacher  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
 SIZES = [32, 64, 128, 224, 256, 512, 1024]
 QUICK_SIZES = [32, 128, 224, 512]
@@ -153,7 +154,7 @@ def plot(points: list[dict[str, Any]], path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 

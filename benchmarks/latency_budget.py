@@ -26,6 +26,7 @@ from common import RESULTS, write_result  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
 from osclc.lab.latency.budget import predict_budget  # noqa: E402
+from osclc.storage import save_text  # noqa: E402
 
 PAPER_BACKEND_S = 0.28e-3  # Tesla P100, one image (paper, Table II discussion)
 PAPER_TOTAL_S = 0.6e-3  # the paper's OSCLC estimate
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     table = rows()
     text = markdown(table)
     args.table.parent.mkdir(parents=True, exist_ok=True)
-    args.table.write_text(text)
+    save_text(args.table, text)
     path = write_result(
         "latency_budget",
         {

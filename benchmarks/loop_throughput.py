@@ -9,7 +9,7 @@ the figures are
 - median end-to-end latency / sum of the stages' measured medians, goal ~ 1 with bottleneck pacing
   (free running adds the time frames wait in the bounded queues before the slowest stage).
 
-Part 2, the real loop (``osclc.lab.jobs.infer.infer``) on the simulated bench with real waiting
+Part 2, the real loop (the compile job, then the infer job: ``osclc.lab.jobs``) on the simulated bench with real waiting
 (input settle, exposure, sensor readout, link transfer set in the bench config) for a 1-channel
 student (one static mask) and a 4-channel student (time multiplexed, 4 masks per frame): measured median latency against the budget predicted
 from the bench config (goal: within 10 %), and measured throughput against the predicted rate of
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,27 +31,22 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_result  # noqa: E402
 
-import tempfile  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
-import torch  # noqa: E402
-
-from osclc.calibration.compiler.pipeline import compile_program  # noqa: E402
 from osclc.calibration.record import CalibrationRecord  # noqa: E402
-from osclc.calibration.compiler import fit_normalisation  # noqa: E402
-from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
-from osclc.lab.backend_files import save_backend  # noqa: E402
-from osclc.lab.jobs.infer import infer  # noqa: E402
+from osclc.lab.jobs.compile import CompileOptions, compile_student  # noqa: E402
+from osclc.lab.jobs.context import JobContext  # noqa: E402
+from osclc.lab.jobs.infer import InferOptions, infer  # noqa: E402
 from osclc.lab.latency.stats import percentile, throughput_fps  # noqa: E402
-from osclc.lab.loop.config import LoopConfig  # noqa: E402
 from osclc.lab.loop.pipeline import Pipeline, PipelineItem, Stage  # noqa: E402
 from osclc.models.networks.architecture import ClassificationArch, build_model  # noqa: E402
-from osclc.models.data.spec import load_dataset  # noqa: E402
-from osclc.models.folding import fold  # noqa: E402
+from osclc.models.training.checkpoints import save_checkpoint  # noqa: E402
 
 SIM_TIMING = {
     "input": {"settle_s": 0.030},
@@ -104,28 +100,27 @@ def measure(delays_ms: list[float], frames: int, pacing: str, queue_depth: int =
     }
 
 
-def _compile(config: BenchConfig, channels: int, folder: Path) -> None:
+def _compile(config: BenchConfig, channels: int, folder: Path) -> Path:
+    """An untrained ``channels``-channel digits student, time multiplexed, through the compile job on the
+    bench's virtual-clock twin (nominal calibration); returns the program folder."""
     torch.manual_seed(0)
-    student = build_model(ClassificationArch(variant="sclc", detector="intensity", channels=[channels]), 1, 8, 10).eval()
-    folded = fold(student)
-    program = compile_program(folded, CalibrationRecord.identity(config), config, multiplex="time")
-    images = load_dataset("digits").val.x[:8]
-    with torch.no_grad():
-        digital = folded.features(images).numpy()
+    arch = ClassificationArch(variant="sclc", detector="intensity", channels=[channels])
+    checkpoint = save_checkpoint(folder / "student", build_model(arch, 1, 8, 10).eval(),
+                                 {"arch": arch, "in_channels": 1, "image_size": 8, "num_classes": 10, "dataset": "digits"})
+    calibration = CalibrationRecord.identity(config).save(folder / "calib.json")
     virtual = config.model_copy(update={"simulation": config.simulation.model_copy(update={"clock": "virtual"})})
-    with open_bench(virtual) as bench:
-        fit_normalisation(bench, program, digital, images.numpy())
-    program.save(folder)
-    save_backend(folder, student.backend, {"source": "student"})
+    options = CompileOptions(checkpoint=checkpoint, calibration=calibration, bench=virtual, out=folder / "program",
+                             multiplex="time", normalise_images=8, check_images=4)
+    return compile_student(options, JobContext(runs_dir=folder / "runs")).program_dir
 
 
 def measure_sim_bench(channels: int, frames: int) -> dict:
     """The optical loop on the simulated bench with real waiting, for a ``channels``-channel student: budget vs measured."""
     config = BenchConfig.model_validate({**SIM_TIMING, "simulation": {"clock": "real"}})
     with tempfile.TemporaryDirectory() as tmp:
-        _compile(config, channels, Path(tmp) / "program")
-        result = infer(config, Path(tmp) / "program", "digits", LoopConfig(), torch.device("cpu"), limit=frames,
-                       runs_dir=Path(tmp) / "runs", progress=False, baseline_repeat=3)
+        program = _compile(config, channels, Path(tmp))
+        result = infer(InferOptions(bench=config, program=program, dataset="digits", limit=frames, baseline_repeat=3),
+                       JobContext(runs_dir=Path(tmp) / "runs", progress=False))
     lat = result.metrics["latency"]
     budget = result.budget
     p50 = lat["end_to_end"]["p50_ms"]
@@ -204,8 +199,7 @@ def _plot(cases: list[dict], sim: list[dict], target: Path) -> None:
     ax3.set(ylabel="end-to-end latency (ms)", title="simulated bench: budget vs measured")
     ax3.legend()
     fig.tight_layout()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=120)
+    save_figure(fig, target, dpi=120)
     plt.close(fig)
 
 

@@ -1,18 +1,17 @@
 """Acceptance of the compiler on the simulated realistic bench: camera features vs the digital student.
 
-For a digits SCLC student (``--checkpoint``, or one trained here with the bundled
+For a digits SCLC student (``--checkpoint``, or one trained here by the train job with the bundled
 ``train-student-digits.yaml``), on ``configs/bench-sim-realistic.yaml`` (virtual clock: the optics,
-noise and imperfections are unchanged, only waiting is skipped):
+noise and imperfections are unchanged, only waiting is skipped), every step a job of ``osclc.lab.jobs``:
 
-1. calibrations: ``measured`` (``osclc.calibration.measure.calibrate``, all steps, through the drivers only) and
+1. calibrations: ``measured`` (the calibrate job, all steps, through the drivers only) and
    ``skipped`` (``CalibrationRecord.identity``: linear LUT, nominal affines, flat wavefront);
-2. for each: compile (auto multiplexing and encoding; ``compile_candidates``: with the measured
-   calibration the patterns are compensated for the measured SLM crosstalk; without it, for double
-   phase the largest checkerboard square that fits and single pixels, the better fit on the validation
-   images kept), fit the per-channel
-   feature gain/offset on ``--normalise`` validation images (and, from repeated captures, the frames each
-   pattern averages), then run the test images (all, or ``--quick``: the first 120) through
-   the bench and the program's readout;
+2. for each: the compile job, as ``osclc compile`` runs it (auto multiplexing and encoding; with the
+   measured calibration the patterns are compensated for the measured SLM crosstalk; without it, for
+   double phase the largest checkerboard square that fits and single pixels, the better fit on the
+   validation images kept; per-channel feature gain/offset fitted on ``--normalise`` validation images,
+   with the frames each pattern averages from repeated captures; checked on 8 further ones), then the
+   infer job over the test images (all, or ``--quick``: the first 120), its captured features kept;
 3. figures: per-channel normalised correlation of camera vs digital features on the test images (goal
    >= 0.99 for every channel), and classification accuracy of the student's backend on the camera features
    against the digital student on the same images (goal: within 1 point).
@@ -25,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -38,60 +37,60 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_result  # noqa: E402
 
-from osclc.calibration.measure.calibrate import calibrate  # noqa: E402
-from osclc.calibration.compiler import best_by_fit, compile_candidates, normalised_correlation  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
+
+from osclc.calibration.compiler import normalised_correlation  # noqa: E402
 from osclc.calibration.record import CalibrationRecord  # noqa: E402
-from osclc.calibration.execute import prepare, run_batch  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
-from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
 from osclc.lab.config.files import load_config  # noqa: E402
-from osclc.models.training.checkpoints import load_checkpoint  # noqa: E402
+from osclc.lab.jobs.calibrate import CalibrateOptions, calibrate_bench  # noqa: E402
+from osclc.lab.jobs.compile import CompileOptions, compile_student  # noqa: E402
+from osclc.lab.jobs.context import JobContext  # noqa: E402
+from osclc.lab.jobs.infer import InferOptions, infer  # noqa: E402
+from osclc.lab.jobs.train import TrainOptions, train  # noqa: E402
 from osclc.models.data.spec import load_dataset  # noqa: E402
 from osclc.models.folding import fold  # noqa: E402
-from osclc.models.training.trainer import train_model  # noqa: E402
+from osclc.models.training.checkpoints import load_checkpoint  # noqa: E402
 
 
-def student(checkpoint: str | None, data) -> tuple[torch.nn.Module, str]:
-    """The student to compile: loaded from ``checkpoint`` or trained now with the bundled digits config."""
+def student(checkpoint: str | None, context: JobContext) -> tuple[Path, str]:
+    """The student checkpoint to compile: ``checkpoint``, or the ``last`` one of the train job run now on the bundled config."""
     if checkpoint:
-        model, _ = load_checkpoint(checkpoint)
-        return model, checkpoint
-    config = load_config(bundled("train-student-digits.yaml"), kind="train")
-    result = train_model(config, data, progress=False)
-    return result.model, "trained here (bundled train-student-digits.yaml, no teacher)"
+        return Path(checkpoint), checkpoint
+    trained = train(TrainOptions(role="student"), context)
+    assert trained.last is not None
+    return trained.last, "trained here (bundled train-student-digits.yaml, no teacher)"
 
 
-def evaluate(name: str, folded, record: CalibrationRecord, config: BenchConfig, data, test_count: int, fit_count: int) -> dict:
-    """Compile with ``record``, normalise on validation images, run the test images; correlations and accuracies."""
-    start = time.perf_counter()
-    candidates = compile_candidates(folded, record, config)
-    compile_s = (time.perf_counter() - start) / len(candidates)
-    val_x = data.val.x[:fit_count]
-    test_x, test_y = data.test.x[:test_count], data.test.y[:test_count]
+def evaluate(name: str, checkpoint: Path, folded: torch.nn.Module, calibration: Path, config: BenchConfig, test_count: int,
+             fit_count: int, context: JobContext, folder: Path) -> dict:
+    """Compile with ``calibration`` (the compile job), run the test images (the infer job); correlations and accuracies."""
+    compiled = compile_student(CompileOptions(checkpoint=checkpoint, calibration=calibration, bench=config,
+                                              out=folder / f"program-{name}", normalise_images=fit_count), context)
+    program = compiled.program
+    fit = program.info["normalisation"]
+    print(f"[{name}] {program.multiplex} x {program.patterns.shape[0]} masks ({program.encoding}); "
+          f"{program.captures * test_count} captures")
+    inferred = infer(InferOptions(bench=config, program=compiled.program_dir, dataset="digits", limit=test_count,
+                                  baseline_repeat=3), context)
+    optical = inferred.outcome.features
+    assert optical is not None
+    test_x = load_dataset("digits", image_size=8, channels=1).test.x[:test_count]
     with torch.no_grad():
-        val_digital = folded.features(val_x).numpy()
         digital = folded.features(test_x).numpy()
         digital_pred = folded(test_x).argmax(1).numpy()
-    with open_bench(config, emission=True) as bench:
-        program, scores = best_by_fit(bench, candidates, val_digital, val_x.numpy())
-        fit = program.info["normalisation"]
-        prepare(bench, program)
-        captures = program.captures * len(test_x)
-        print(f"[{name}] {program.multiplex} x {program.patterns.shape[0]} masks ({program.encoding}); {captures} captures")
-        optical = run_batch(bench, program, test_x.numpy())
-    with torch.no_grad():
-        optical_pred = folded.backend(torch.from_numpy(optical).to(test_x.dtype)).argmax(1).numpy()
     correlation = np.array([normalised_correlation(optical[:, o], digital[:, o]) for o in range(digital.shape[1])])
-    labels = test_y.numpy()
+    labels, optical_pred = inferred.outcome.labels, inferred.outcome.predictions
     result = {
         "calibration": name,
         "multiplex": program.multiplex, "encoding": program.encoding, "masks": int(program.patterns.shape[0]),
         "double_phase_block": program.info["double_phase_block"],
-        "candidates_fit_correlation": {str(c.info["double_phase_block"]): v for c, v in zip(candidates, scores)},
+        "candidates_fit_correlation": compiled.candidates,
         "exposure_s": program.exposure_s.tolist(), "frames": program.frames.tolist(),
-        "noise_ratio": fit["noise_ratio"], "compile_s": compile_s, "frame_rate_hz": program.frame_rate_hz,
+        "noise_ratio": fit["noise_ratio"], "compile_s": compiled.compile_s, "frame_rate_hz": program.frame_rate_hz,
         "fit_correlation_min": float(np.min(fit["correlation"])),
+        "check_correlation_min": float(np.min(compiled.check_correlation)),
         "correlation_min": float(correlation.min()), "correlation_mean": float(correlation.mean()),
         "correlation_median": float(np.median(correlation)),
         "channels_at_least_0.99": int((correlation >= 0.99).sum()), "channels": int(correlation.size),
@@ -99,7 +98,9 @@ def evaluate(name: str, folded, record: CalibrationRecord, config: BenchConfig, 
         "accuracy_digital": float((digital_pred == labels).mean()),
         "accuracy_optical": float((optical_pred == labels).mean()),
         "agreement_optical_vs_digital": float((optical_pred == digital_pred).mean()),
+        "lost_frames": int(inferred.outcome.lost),
         "test_images": int(len(labels)),
+        "runs": {"compile": str(compiled.folder), "infer": str(inferred.folder)},
     }
     result["accuracy_gap_points"] = 100 * (result["accuracy_digital"] - result["accuracy_optical"])
     result["meets_correlation_goal"] = bool(correlation.min() >= 0.99)
@@ -117,24 +118,24 @@ def main() -> None:
     parser.add_argument("--normalise", type=int, default=16, help="validation images for the feature gain/offset fit")
     args = parser.parse_args()
     torch.manual_seed(0)
-    data = load_dataset("digits", image_size=8, channels=1)
-    model, source = student(args.checkpoint, data)
-    folded = fold(model.cpu().eval()).eval()
     config = load_config(args.bench, kind="bench")
+    assert isinstance(config, BenchConfig)
     config = config.model_copy(update={"simulation": config.simulation.model_copy(update={"clock": "virtual"})})
-    test_count = 120 if args.quick else len(data.test.y)
-    start = time.perf_counter()
-    with open_bench(config) as bench:
-        measured = calibrate(bench, "all").record
-    calibrate_s = time.perf_counter() - start
-    results = [
-        evaluate("measured", folded, measured, config, data, test_count, args.normalise),
-        evaluate("skipped", folded, CalibrationRecord.identity(config), config, data, test_count, args.normalise),
-    ]
+    test_count = 120 if args.quick else len(load_dataset("digits").test.y)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        context = JobContext(runs_dir=folder / "runs", say=print, progress=False)
+        checkpoint, source = student(args.checkpoint, context)
+        model, _ = load_checkpoint(checkpoint)
+        folded = fold(model.cpu().eval()).eval()
+        measured = calibrate_bench(CalibrateOptions(bench=config, out=folder / "measured.json"), context)
+        skipped = CalibrationRecord.identity(config).save(folder / "skipped.json")
+        results = [evaluate(name, checkpoint, folded, calibration, config, test_count, args.normalise, context, folder)
+                   for name, calibration in (("measured", measured.out), ("skipped", skipped))]
     figures = {
         "bench": args.bench, "clock": "virtual", "student": source, "folded": folded.extra_repr(),
-        "quick": args.quick, "calibrate_s": calibrate_s, "results": results,
-        "goals": {"correlation_min": 0.99, "accuracy_gap_points": 1.0},
+        "quick": args.quick, "calibrate_s": float(sum(s["seconds"] for s in measured.record.stats.values())),
+        "results": results, "goals": {"correlation_min": 0.99, "accuracy_gap_points": 1.0},
     }
     path = write_result("optical_accuracy", figures)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -153,7 +154,7 @@ def main() -> None:
     axes[1].set_ylabel(f"test accuracy (%), {test_count} images")
     axes[1].legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "optical_accuracy.png", dpi=110)
+    save_figure(fig, RESULTS / "optical_accuracy.png", dpi=110)
     print(f"wrote {path}")
 
 

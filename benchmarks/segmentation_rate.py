@@ -44,6 +44,7 @@ from osclc.lab.latency.budget import predict_budget  # noqa: E402
 from osclc.models.torch_device import select_device  # noqa: E402
 from osclc.models.networks.sclc_unet import SCLCUNet, fold_levels  # noqa: E402
 from osclc.models.networks.unet import UNet  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
 CHANNELS = [16, 32, 64, 128]
 CLASSES = 2
@@ -97,7 +98,7 @@ def plot(rows: list[dict], path: Path, device: str) -> None:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -28,6 +28,7 @@ from osclc.configs import bundled  # noqa: E402
 from osclc.drivers.bench import open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
 from osclc.lab.config.files import load_config  # noqa: E402
+from osclc.storage import save_figure  # noqa: E402
 
 
 def grid_config(q: int) -> BenchConfig:
@@ -103,7 +104,7 @@ def plot(rows: list[dict[str, float]], path: Path) -> None:
     ax.set_title("simulated bench (realistic imperfections, noise on)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 

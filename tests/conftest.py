@@ -7,9 +7,10 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _isolated_runs_dir(tmp_path, monkeypatch):
-    """Point OSCLC_RUNS_DIR at a fresh folder so tests never touch ./runs or each other."""
+    """Point OSCLC_RUNS_DIR (and the bench locks, OSCLC_LOCK_DIR) at fresh folders so tests never touch ./runs or each other."""
     runs = tmp_path / "runs"
     monkeypatch.setenv("OSCLC_RUNS_DIR", str(runs))
+    monkeypatch.setenv("OSCLC_LOCK_DIR", str(tmp_path / "locks"))
     return runs
 
 

@@ -39,25 +39,30 @@ folders load with one frame per pattern.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
 
+from osclc.calibration.npz_arrays import load_npz_arrays
 from osclc.calibration.program_checks import (
-    ProgramError, all_finite, check_exposures, frame_counts, lowest, per_pattern_exposures,
+    SCHEMA,
+    SCHEMA_V1,
+    SCHEMA_V2,
+    ProgramError,
+    all_finite,
+    check_exposures,
+    check_program_array_kinds,
+    check_program_ranges,
+    frame_counts,
+    lowest,
+    per_pattern_exposures,
 )
 from osclc.calibration.versioned_json import read_versioned_json
+from osclc.storage import encode_npz, recover, save_bytes, save_folder, save_json, sha256_bytes, sha256_file
 
-SCHEMA = "osclc.program/3"
-SCHEMA_V2 = "osclc.program/2"
-"""The older schema :meth:`OpticalProgram.load` still reads (one frame per pattern)."""
-SCHEMA_V1 = "osclc.program/1"
-"""The oldest schema :meth:`OpticalProgram.load` still reads (one exposure for every pattern, one frame per pattern)."""
 TAPS = 16
 _ARRAYS = (
     "patterns", "input_corner", "sample_index", "sample_weight", "dark", "dark_per_s", "gain", "feature_gain", "feature_offset",
@@ -306,28 +311,34 @@ class OpticalProgram:
             "info": self.info,
         }
 
-    def save(self, folder: str | Path) -> Path:
-        """Write the program folder (``program.json``, ``arrays.npz``, ``pattern_NNN.png``); returns it."""
+    def save(self, folder: str | Path, also: Callable[[Path], object] | None = None) -> Path:
+        """Write the program folder (``program.json``, ``arrays.npz``, ``pattern_NNN.png``) as a whole; returns it.
+
+        ``also(work)`` writes further files into it first (the electronic backend); a kill leaves the old folder or the new one.
+        """
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
             raise ProgramError(f"{folder}: exists and is not a folder; give a folder path for the program")
-        folder.mkdir(parents=True, exist_ok=True)
         self.validate()
-        npz = folder / "arrays.npz"
-        np.savez_compressed(npz, **{name: np.asarray(getattr(self, name)) for name in _ARRAYS})
-        png_dtype = np.uint8 if self.slm_bit_depth <= 8 else np.uint16
-        for p, pattern in enumerate(self.patterns):
-            cv2.imwrite(str(folder / f"pattern_{p:03d}.png"), pattern.astype(png_dtype))
+        arrays = encode_npz({name: np.asarray(getattr(self, name)) for name in _ARRAYS}, compressed=True)
         document = self.to_json()
-        document["arrays"] = npz.name
-        document["arrays_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
-        (folder / "program.json").write_text(json.dumps(document, indent=2, default=_json_default))
+        document["arrays"] = "arrays.npz"
+        document["arrays_sha256"] = sha256_bytes(arrays)
+        png_dtype = np.uint8 if self.slm_bit_depth <= 8 else np.uint16
+        with save_folder(folder) as work:
+            save_bytes(work / "arrays.npz", arrays)
+            for p, pattern in enumerate(self.patterns):
+                cv2.imwrite(str(work / f"pattern_{p:03d}.png"), pattern.astype(png_dtype))
+            save_json(work / "program.json", document)
+            if also is not None:
+                also(work)
         return folder
 
     @classmethod
     def load(cls, folder: str | Path, bench_hash: str | None = None) -> "OpticalProgram":
         """Read a folder written by :meth:`save`; with ``bench_hash``, refuse a program compiled for another bench."""
         folder = Path(folder)
+        recover(folder)  # put the folder back if a kill interrupted its swap
         path = folder / "program.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no optical program here; create one with `osclc compile CHECKPOINT --out {folder}`")
@@ -335,11 +346,12 @@ class OpticalProgram:
         npz = folder / str(doc.get("arrays", "arrays.npz"))
         if not npz.is_file():
             raise FileNotFoundError(f"{npz}: the arrays of program {folder} are missing; recompile with `osclc compile`")
-        if hashlib.sha256(npz.read_bytes()).hexdigest() != doc.get("arrays_sha256"):
+        if sha256_file(npz) != doc.get("arrays_sha256"):
             raise ProgramError(f"{npz}: does not match the hash in {path} (edited, or from another program); recompile")
         try:
-            with np.load(npz, allow_pickle=False) as data:
-                arrays = {name: np.array(data[name]) for name in _ARRAYS}
+            check_program_ranges(doc)
+            arrays = load_npz_arrays(npz, _ARRAYS, ProgramError, "recompile with `osclc compile`")
+            check_program_array_kinds(arrays)
             program = cls(
                 multiplex=doc["multiplex"], encoding=doc["encoding"], detector=doc["detector"],
                 patterns=arrays["patterns"], pattern_channels=doc["pattern_channels"],
@@ -369,10 +381,3 @@ def _dark_exposure(doc: dict[str, Any]) -> float:
         return float(doc["exposure_s"])
     return float(doc["readout"]["dark_exposure_s"])
 
-
-def _json_default(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in program.json")

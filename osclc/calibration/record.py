@@ -36,7 +36,6 @@ All coordinates are ``(row, col)`` pairs of pixel-centre indices (row first, as 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -46,10 +45,14 @@ from typing import Any, Mapping, Sequence, SupportsFloat
 import numpy as np
 
 from osclc.calibration import lut as lut_mod
+from osclc.calibration.field_checks import FieldChecks
+from osclc.calibration.npz_arrays import load_npz_arrays
 from osclc.calibration.quality import Figure
 from osclc.calibration.versioned_json import read_versioned_json
 from osclc.drivers.bench_config import BenchConfig
 from osclc.drivers.physics.scales import camera_scale_px, fourier_scale_px
+from osclc.drivers.bench_config import BIT_DEPTH_MAX, EXPOSURE_RANGE_S, PAD_MAX, SHAPE_LIMITS
+from osclc.storage import content_hash, encode_json, encode_npz, recover, save_files, sha256_bytes, sha256_file
 
 SCHEMA = "osclc.calibration/1"
 CALIBRATIONS = ("dark", "fourier", "lut", "wavefront", "camera", "fringing")
@@ -92,7 +95,7 @@ def bench_config_hash(bench_config: BenchConfigLike) -> str:
     Two configs with the same hash describe the same optics and devices, so one calibration serves both.
     """
     canonical = json.dumps(_strip_volatile(_config_dict(bench_config)), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return sha256_bytes(canonical.encode())
 
 
 def _affine(value: object, name: str) -> np.ndarray:
@@ -236,11 +239,10 @@ class CalibrationRecord:
         record is a new object, e.g. from :func:`dataclasses.replace`).
         """
         if self._content_hash is None:
-            digest = hashlib.blake2b(digest_size=32)
-            digest.update(repr(sorted(self.to_json("").items())).encode())
-            for name in _NPZ_KEYS:
-                digest.update(np.ascontiguousarray(getattr(self, name)).data.cast("B"))
-            self._content_hash = digest.hexdigest()
+            self._content_hash = content_hash([
+                repr(sorted(self.to_json("").items())).encode(),
+                *(np.ascontiguousarray(getattr(self, name)).data.cast("B") for name in _NPZ_KEYS),
+            ])
         return self._content_hash
 
     def phase_to_gray(self, phase: np.ndarray) -> np.ndarray:
@@ -315,37 +317,38 @@ class CalibrationRecord:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write ``path`` (JSON) and ``path`` with suffix ``.npz`` (arrays); returns the JSON path."""
+        """Write ``path`` (JSON) and ``path`` with suffix ``.npz`` (arrays) atomically, as a pair; returns the JSON path."""
         path = Path(path)
         if path.suffix != ".json":
             raise CalibrationError(f"{path}: a calibration record is saved as a .json file (arrays go beside it as .npz)")
         path.parent.mkdir(parents=True, exist_ok=True)
         npz = path.with_suffix(".npz")
-        np.savez(
-            npz, lut_phase_rad=self.lut_phase_rad, wavefront_phase_rad=self.wavefront_phase_rad,
-            dark_frame=self.dark_frame, dark_per_s=self.dark_per_s, gain_frame=self.gain_frame,
-            bad_pixels=self.bad_pixels.astype(np.uint8),
-        )
+        arrays = encode_npz({
+            "lut_phase_rad": self.lut_phase_rad, "wavefront_phase_rad": self.wavefront_phase_rad,
+            "dark_frame": self.dark_frame, "dark_per_s": self.dark_per_s, "gain_frame": self.gain_frame,
+            "bad_pixels": self.bad_pixels.astype(np.uint8),
+        })
         document = self.to_json(npz.name)
-        document["arrays_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
-        path.write_text(json.dumps(document, indent=2))
+        document["arrays_sha256"] = sha256_bytes(arrays)
+        save_files({path: encode_json(document), npz: arrays})  # both replaced together: a kill leaves old or new
         return path
 
     @classmethod
     def load(cls, path: str | Path, bench_config: BenchConfigLike | None = None) -> "CalibrationRecord":
         """Read a record saved by :meth:`save`; with ``bench_config``, refuse a record from another bench or SLM size."""
         path = Path(path)
+        recover(path)  # finish a save that a kill interrupted
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no calibration record; create one with `osclc calibrate all --bench CONFIG --out {path}`")
         doc = read_versioned_json(path, SCHEMA, CalibrationError, "JSON calibration record", "re-run `osclc calibrate`")
         npz = path.with_name(str(doc.get("arrays", "")))
         if not npz.is_file():
             raise FileNotFoundError(f"{npz}: the arrays of calibration {path} are missing; keep the .npz beside the .json")
-        if doc.get("arrays_sha256") and hashlib.sha256(npz.read_bytes()).hexdigest() != doc["arrays_sha256"]:
+        if doc.get("arrays_sha256") and sha256_file(npz) != doc["arrays_sha256"]:
             raise CalibrationError(f"{npz}: does not match the hash in {path} (arrays from another calibration?)")
         try:
-            with np.load(npz, allow_pickle=False) as data:
-                arrays = {key: np.array(data[key]) for key in _NPZ_KEYS}
+            arrays = load_npz_arrays(npz, _NPZ_KEYS, CalibrationError, "re-run `osclc calibrate`")
+            check_record_ranges(doc, arrays)
             bench = doc["bench"]
             slm = doc.get("slm", {})  # records written before the fringing calibration have no "slm"
             if not isinstance(slm, dict):
@@ -374,3 +377,100 @@ class CalibrationRecord:
             except CalibrationError as exc:
                 raise CalibrationError(f"{path}: {exc}") from exc
         return record
+
+
+# ---------------------------------------------------------------- range checks on load
+# Every field of a record file is checked against the range a bench can have before the record is built, so a
+# hand-edited or corrupt file is refused naming the field, the bound and the fix (never compiled into garbage).
+
+_MAX_COUNT = 2.0**BIT_DEPTH_MAX - 1  # largest count of any camera (counts)
+_MAX_GAIN = 100.0  # largest flat-field gain of one pixel relative to the mean (dimensionless)
+_MAX_PHASE_RAD = 1e4  # largest |phase| of a LUT entry or wavefront correction (rad): far beyond any SLM's stroke
+_CHECK = FieldChecks(CalibrationError, "re-run `osclc calibrate`")
+
+
+def _step(name: str) -> str:
+    return f"re-run `osclc calibrate {name}`"
+
+
+def check_record_ranges(doc: Mapping[str, object], arrays: Mapping[str, np.ndarray]) -> None:
+    """Raise :class:`CalibrationError` naming the field, its bound and the fix for any value of a record file
+    (the JSON document ``doc`` and its ``arrays``) outside the range a bench can have."""
+    bench = _CHECK.section(doc, "bench")
+    _CHECK.text(bench.get("hash"), "bench.hash", r"[0-9a-f]{64}", "a SHA-256 in hex")
+    shapes = {name: _CHECK.shape(bench.get(f"{name}_shape"), f"bench.{name}_shape", SHAPE_LIMITS[name])
+              for name in ("slm", "camera", "input")}
+    _CHECK.number(bench.get("slm_bit_depth"), "bench.slm_bit_depth", 1, BIT_DEPTH_MAX, "bits", integer=True)
+    fourier = _CHECK.section(doc, "fourier")
+    pad = _CHECK.number(fourier.get("pad"), "fourier.pad", 1, PAD_MAX, "input-modulator pixels", integer=True,
+                        fix=_step("fourier"))
+    _affine_range(fourier.get("affine"), "fourier.affine", "SLM pixels per frequency bin", 1.0 / pad, max(shapes["slm"]),
+                  np.zeros(2), shapes["slm"], "fourier")
+    _affine_range(_CHECK.section(doc, "camera").get("affine"), "camera.affine", "camera pixels per input pixel",
+                  1.0 / max(shapes["input"]), max(shapes["camera"]), optical_centre(shapes["input"]), shapes["camera"], "camera")
+    dark = _CHECK.section(doc, "dark")
+    low, high = EXPOSURE_RANGE_S
+    _CHECK.number(dark.get("exposure_s"), "dark.exposure_s", low, high, "s", fix=_step("dark"))
+    noise = dark.get("noise_counts", {})
+    if not isinstance(noise, dict):
+        _CHECK.fail(f"dark.noise_counts must be an object {{exposure_s: counts}}, got {noise!r}", _step("dark"))
+    for exposure, counts in noise.items():
+        try:
+            seconds = float(exposure)
+        except ValueError:
+            seconds = float("nan")
+        _CHECK.number(seconds, f"dark.noise_counts key {exposure!r}", low, high, "s", fix=_step("dark"))
+        _CHECK.number(counts, f"dark.noise_counts[{exposure!r}]", 0.0, _MAX_COUNT, "counts", fix=_step("dark"))
+    slm = doc.get("slm", {})
+    if isinstance(slm, dict):
+        _CHECK.number(slm.get("fringing_px", 0.0), "slm.fringing_px", 0.0, FRINGING_MAX_PX, "SLM pixels", fix=_step("fringing"))
+        _CHECK.number(slm.get("zero_order", 0.0), "slm.zero_order", 0.0, 1.0, "field fraction", fix=_step("fringing"))
+    _CHECK.array(arrays["lut_phase_rad"], "lut.phase_rad", -_MAX_PHASE_RAD, _MAX_PHASE_RAD, "rad", _step("lut"))
+    _CHECK.array(arrays["wavefront_phase_rad"], "wavefront.phase_rad", -_MAX_PHASE_RAD, _MAX_PHASE_RAD, "rad", _step("wavefront"))
+    _CHECK.array(arrays["dark_frame"], "dark.frame", -_MAX_COUNT, _MAX_COUNT, "counts", _step("dark"))
+    _CHECK.array(arrays["dark_per_s"], "dark.per_s", -_MAX_COUNT / low, _MAX_COUNT / low, "counts/s", _step("dark"))
+    _CHECK.array(arrays["gain_frame"], "gain.frame", np.nextafter(0.0, 1.0), _MAX_GAIN, "relative response", _step("dark"))
+    _CHECK.array(arrays["bad_pixels"], "bad_pixels", 0, 1, "0 = good, 1 = bad", _step("dark"))
+    if arrays["bad_pixels"].size and not np.all(np.isin(arrays["bad_pixels"], (0, 1))):
+        _CHECK.fail("bad_pixels holds values other than 0 and 1", _step("dark"))
+    _metadata(doc)
+
+
+def _affine_range(value: object, field: str, unit: str, lo: float, hi: float, origin: np.ndarray, target: tuple[int, int],
+                  step: str) -> None:
+    """A finite 2x3 map whose scales (singular values of the 2x2 part, ``unit``) lie within ``lo .. hi`` and that puts
+    ``origin`` (the optical axis) on the ``target`` device."""
+    try:
+        matrix = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        matrix = np.full(0, np.nan)
+    if matrix.shape != (2, 3) or not np.all(np.isfinite(matrix)):
+        _CHECK.fail(f"{field} must be a finite 2x3 matrix [[a, b, t_row], [c, d, t_col]], got {value!r}", _step(step))
+    scales = np.linalg.svd(matrix[:, :2], compute_uv=False)
+    if scales.min() < lo or scales.max() > hi:
+        _CHECK.fail(f"{field} scales by {scales.min():.4g} .. {scales.max():.4g} {unit}, outside {lo:.4g} .. {hi:.4g} "
+                    "(a bench whose optics fit its devices)", _step(step))
+    axis = apply_affine(matrix, origin)
+    if not np.all((axis >= -0.5) & (axis <= np.asarray(target) - 0.5)):
+        _CHECK.fail(f"{field} puts the optical axis at pixel {axis.round(2).tolist()}, off the {target[0]}x{target[1]} device",
+                    _step(step))
+
+
+def _metadata(doc: Mapping[str, object]) -> None:
+    """``measured`` (names), ``stats`` (counts and seconds >= 0), ``fits`` (an object), ``created_utc``, ``run_id``."""
+    measured = doc.get("measured", [])
+    if not (isinstance(measured, list) and all(isinstance(name, str) for name in measured)):
+        _CHECK.fail(f"measured must be a list of calibration names, got {measured!r}")
+    stats = doc.get("stats", {})
+    if not isinstance(stats, dict):
+        _CHECK.fail(f"stats must be an object {{calibration: {{captures, seconds}}}}, got {stats!r}")
+    for name, figures in stats.items():
+        if not isinstance(figures, dict):
+            _CHECK.fail(f"stats.{name} must be an object {{captures, seconds}}, got {figures!r}")
+        for key, value in figures.items():
+            _CHECK.number(value, f"stats.{name}.{key}", 0.0, 1e9, "count or seconds")
+    if not isinstance(doc.get("fits", {}), dict):
+        _CHECK.fail(f"fits must be an object, got {doc.get('fits')!r}")
+    _CHECK.text(doc.get("created_utc", ""), "created_utc")
+    if doc.get("run_id") is not None:
+        _CHECK.text(doc.get("run_id"), "run_id", what="a run id or null")

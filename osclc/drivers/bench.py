@@ -1,17 +1,24 @@
-"""Opening a bench: the devices of a :class:`BenchConfig`, left safe on every exit path.
+"""Opening a bench: the devices of a :class:`BenchConfig`, locked to this process and left safe on every exit path.
 
-``with open_bench(config) as bench:`` opens the laser (emission off, power set), the input modulator,
-the SLM and the camera through :mod:`osclc.drivers.backends`. However the block ends (normally, by an
-exception in user code, by Ctrl-C, or by SIGTERM, which is turned into :class:`BenchInterrupted`), the
-laser emission is switched off first, then the SLM and input are blanked, the camera stopped, and
-every device closed. A cleanup step that fails does not stop the next ones.
+``with open_bench(config) as bench:`` locks the bench's devices (:mod:`osclc.drivers.safety.lock`; another
+process holding one is refused with its pid and command), opens the laser (emission off, power set), the
+input modulator, the SLM and the camera through :mod:`osclc.drivers.backends`, and starts the laser's safety
+supervisor when the laser outlives this process (:mod:`osclc.drivers.safety.supervisor`: it switches the
+laser off if this process dies, even by SIGKILL).
+
+However the block ends (normally, by an exception in user code, or by SIGINT, SIGTERM, SIGHUP or SIGQUIT,
+each raised as :class:`~osclc.drivers.safety.signals.Interrupted`), :meth:`Bench.shutdown` runs with further
+signals deferred until it ends: every wait on the bench clock is cut short (a worker thread in a long
+exposure stops), the laser emission goes off first, then the SLM and input are blanked and the camera
+stopped, and every device is closed. A step that fails is tried once more, does not stop the next ones,
+and is reported: a :class:`~osclc.drivers.safety.safe_state.SafeStateReport` goes to every listener (the
+run record, the command line), and the errors are added to the exception's notes (or raised as a
+DeviceError after a block that ended normally).
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -19,19 +26,28 @@ from osclc.drivers.backends import BenchShared, create_device
 from osclc.drivers.bench_config import BenchConfig
 from osclc.drivers.camera import Camera
 from osclc.drivers.clock import Clock
+from osclc.drivers.device import Device
 from osclc.drivers.errors import DeviceError
 from osclc.drivers.input_modulator import InputModulator
 from osclc.drivers.laser import Laser
+from osclc.drivers.safety.lock import BenchLock, device_keys
+from osclc.drivers.safety.safe_state import SAFE_ACTIONS, DeviceSafeState, SafeStateReport, publish
+from osclc.drivers.safety.signals import Interrupted, SignalGuard, describe
+from osclc.drivers.safety.supervisor import Supervisor
 from osclc.drivers.slm import SLM
 
-
-class BenchInterrupted(KeyboardInterrupt):
-    """SIGTERM arrived while a bench was open (handled like Ctrl-C: the bench is made safe, then it propagates)."""
+SAFE_ORDER = ("laser", "slm", "input", "camera")
+"""Order of the safe steps: the laser first."""
+CLOSE_ORDER = ("camera", "slm", "input", "laser")
+"""Order of closing: the laser last."""
+ABORT_GRACE_S = 1.0
+"""How long (s) the shutdown lets calls cut short by the clock abort end before it resumes the clock."""
 
 
 @dataclass
 class Bench:
-    """An open bench: ``laser``, ``input``, ``slm``, ``camera``, its ``config``, ``clock`` and ``shared`` state."""
+    """An open bench: ``laser``, ``input``, ``slm``, ``camera``, its ``config``, ``clock``, ``shared`` state, and the
+    laser's safety ``supervisor`` (None when the laser does not outlive this process)."""
 
     config: BenchConfig
     clock: Clock
@@ -40,6 +56,7 @@ class Bench:
     slm: SLM
     camera: Camera
     shared: BenchShared
+    supervisor: Supervisor | None = None
 
     @property
     def simulation(self) -> Any:
@@ -53,55 +70,46 @@ class Bench:
             raise LookupError(f"bench {self.config.name!r} has no simulated optics, so no truth to read")
         return self.simulation.truth
 
-    def devices(self) -> dict[str, Any]:
+    def devices(self) -> dict[str, Device]:
         """Devices by config section name."""
         return {"laser": self.laser, "input": self.input, "slm": self.slm, "camera": self.camera}
 
-    def make_safe(self) -> list[str]:
-        """Laser off, SLM and input blanked, camera stopped; returns what failed (each step is attempted)."""
-        steps: list[tuple[str, Any, Callable[[], Any]]] = [
-            ("switch the laser emission off", self.laser, lambda: self.laser.set_emission(False)),
-            ("blank the SLM", self.slm, self.slm.blank),
-            ("blank the input modulator", self.input, self.input.blank),
-            ("stop the camera", self.camera, self.camera.stop),
-        ]
-        return _attempt_all((what, device, fn) for what, device, fn in steps if not device.closed)
-
-    def close(self) -> list[str]:
-        """Make safe, then close every device (laser last); returns what failed."""
-        problems = self.make_safe()
-        order = (self.camera, self.slm, self.input, self.laser)
-        problems += _attempt_all((f"close {device.kind} {device.name!r}", device, device.close) for device in order)
-        return problems
-
-
-def _attempt_all(steps: Any) -> list[str]:
-    problems = []
-    for what, _device, fn in steps:
-        try:
-            fn()
-        except Exception as exc:  # noqa: BLE001 - cleanup must go on; every failure is reported
-            problems.append(f"could not {what}: {type(exc).__name__}: {exc}")
-    return problems
+    def shutdown(self) -> SafeStateReport:
+        """Leave every device safe and closed (see the module docstring); returns how each one ended."""
+        devices = self.devices()
+        self.clock.abort()
+        for device in devices.values():
+            device.wait_idle(ABORT_GRACE_S)
+        self.clock.resume()
+        safe_errors = {kind: [] if devices[kind].closed else _attempt(devices[kind].make_safe) for kind in SAFE_ORDER}
+        close_errors = {kind: _attempt(devices[kind].close) for kind in CLOSE_ORDER}  # closing redoes the safe step
+        states = []
+        for kind in SAFE_ORDER:
+            first = [f"could not {SAFE_ACTIONS[kind]}: {error}" for error in safe_errors[kind]]
+            if not close_errors[kind]:
+                states.append(DeviceSafeState(kind, devices[kind].name, recovered=tuple(first)))
+                continue
+            again = [f"could not close it: {error}" for error in close_errors[kind] if error not in safe_errors[kind]]
+            states.append(DeviceSafeState(kind, devices[kind].name, errors=tuple(first + again)))
+        report = SafeStateReport(self.config.name, tuple(states))
+        if self.supervisor is not None:
+            if report.devices[0].ok:
+                self.supervisor.stop()
+            else:
+                self.supervisor.hand_over()
+        return report
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise BenchInterrupted(f"signal {signal.Signals(signum).name}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
+def _attempt(step: Callable[[], object]) -> list[str]:
+    """Run ``step``; returns its error as ``["<type>: <message>"]``, or ``[]`` when it succeeded."""
     try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        step()
+    except Exception as exc:  # noqa: BLE001 - cleanup must go on; every failure is reported
+        return [f"{type(exc).__name__}: {exc}"]
+    return []
 
 
-def _open_devices(config: BenchConfig, shared: BenchShared) -> Bench:
+def _open_devices(config: BenchConfig, shared: BenchShared, guard: SignalGuard) -> Bench:
     opened: dict[str, Any] = {}
     try:
         for kind in ("laser", "input", "slm", "camera"):
@@ -110,10 +118,12 @@ def _open_devices(config: BenchConfig, shared: BenchShared) -> Bench:
                 opened[kind].set_emission(False)
                 opened[kind].set_power_mw(config.laser.power_mw)
     except BaseException:
-        for kind in ("laser", "camera", "slm", "input"):
-            if kind in opened:
-                with contextlib.suppress(Exception):
-                    opened[kind].close()
+        with guard.shielded():
+            shared.clock.resume()
+            for kind in ("laser", "camera", "slm", "input"):
+                if kind in opened:
+                    with contextlib.suppress(Exception):
+                        opened[kind].close()
         raise
     bench = Bench(config, shared.clock, opened["laser"], opened["input"], opened["slm"], opened["camera"], shared)
     if bench.simulation is not None:
@@ -121,31 +131,48 @@ def _open_devices(config: BenchConfig, shared: BenchShared) -> Bench:
     return bench
 
 
+def _leave(bench: Bench) -> list[str]:
+    """Shut the bench down and publish its report; returns every problem (devices, then listeners that failed)."""
+    report = bench.shutdown()
+    return report.problems() + [f"the safe-state report could not be recorded: {failure}" for failure in publish(report)]
+
+
 @contextlib.contextmanager
 def open_bench(config: BenchConfig | dict[str, Any], emission: bool = False) -> Iterator[Bench]:
     """Open every device of ``config`` (a BenchConfig or a dict validated as one), SLM and input blanked,
     laser at ``laser.power_mw`` with emission off (on when ``emission`` is True); always left safe and closed.
 
-    Raises :class:`~osclc.drivers.errors.DeviceError` if the bench could not be made safe after a block
-    that otherwise ended normally; after an exception, cleanup failures are added to its notes.
+    Raises :class:`~osclc.drivers.safety.lock.BenchBusy` when another process holds a device of the bench,
+    :class:`~osclc.drivers.errors.DeviceError` if the bench could not be made safe after a block that otherwise
+    ended normally (after an exception, cleanup failures are added to its notes), and
+    :class:`~osclc.drivers.safety.signals.Interrupted` for a signal that arrived during the cleanup.
     """
     if not isinstance(config, BenchConfig):
         config = BenchConfig.model_validate(config)
     shared = BenchShared.from_config(config)
-    with _sigterm_as_interrupt():
-        bench = _open_devices(config, shared)
-        problems: list[str] = []
+    keys = device_keys(config)
+    guard = SignalGuard(on_signal=lambda signum: shared.clock.abort())
+    with guard, BenchLock(keys) as lock:
+        bench = _open_devices(config, shared, guard)
         try:
+            if bench.laser.outlives_process:
+                bench.supervisor = Supervisor.start(config.laser, keys["laser"], lock.folder, config.retry.attempts)
             bench.slm.blank()
             bench.input.blank()
             if emission:
                 bench.laser.set_emission(True)
             yield bench
         except BaseException as exc:
-            problems = bench.close()
+            with guard.shielded() as deferred:
+                problems = _leave(bench)
             for problem in problems:
                 exc.add_note(f"bench {config.name!r} cleanup: {problem}")
+            if deferred:
+                exc.add_note(f"bench {config.name!r}: {describe(deferred)} arrived during the cleanup and waited for it to end")
             raise
-        problems = bench.close()
+        with guard.shielded() as deferred:
+            problems = _leave(bench)
         if problems:
             raise DeviceError(f"bench {config.name!r} could not be left safe: " + "; ".join(problems))
+        if deferred:
+            raise Interrupted(deferred[0])

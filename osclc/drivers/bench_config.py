@@ -18,8 +18,38 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from osclc.drivers.physics.scales import camera_scale_px, fourier_scale_px
+from osclc.drivers.errors import InvalidSetting
 
 Shape = tuple[int, int]
+SHAPE_LIMITS: dict[str, int] = {"input": 8192, "slm": 8192, "camera": 16384}
+"""Largest size (pixels, per axis) of each device's shape."""
+EXPOSURE_RANGE_S: tuple[float, float] = (1e-6, 10.0)
+"""Camera exposures a bench config accepts (s)."""
+BIT_DEPTH_MAX = 16
+"""Most bits per pixel of any device (so counts and gray levels are below 2**16)."""
+PAD_MAX = 65536
+"""Largest zero-padded DFT grid P (input-modulator pixels per axis)."""
+
+
+
+CLASS_OPTION = "slmsuite_class"
+"""The options key of an slmsuite device section that names the slmsuite class to open."""
+
+
+SLMSUITE_PREFIX = "slmsuite."
+"""Every class a bench may name lives under this package: nothing else is ever imported from a config."""
+
+
+def check_slmsuite_class_path(field: str, dotted: object) -> tuple[str, str]:
+    """``(module, class name)`` of the dotted path ``dotted`` when it names something inside slmsuite;
+    InvalidSetting naming ``field`` otherwise. Only the text is checked: nothing is imported."""
+    example = "e.g. slmsuite.hardware.slms.simulated.SimulatedSLM"
+    if not isinstance(dotted, str) or not dotted.startswith(SLMSUITE_PREFIX):
+        raise InvalidSetting(f"{field}: give the dotted path of a class inside the slmsuite package ({example}), got {dotted!r}")
+    parts = dotted.split(".")
+    if len(parts) < 3 or not all(part.isidentifier() for part in parts):
+        raise InvalidSetting(f"{field}: {dotted!r} is not a dotted path module.Class of slmsuite ({example})")
+    return ".".join(parts[:-1]), parts[-1]
 
 
 class _Section(BaseModel):
@@ -36,7 +66,7 @@ class OpticsConfig(_Section):
     f1_m: float = Field(0.1, ge=1e-3, le=10.0, description="focal length of lens 1, input -> SLM (m), 1e-3 .. 10")
     f2_m: float = Field(0.02, ge=1e-3, le=10.0, description="focal length of lens 2, SLM -> camera (m), 1e-3 .. 10; "
                         "the image is inverted and magnified by f2/f1")
-    pad: int = Field(128, ge=1, le=65536, description="P: size (input-modulator pixels, per axis) of the zero-padded DFT "
+    pad: int = Field(128, ge=1, le=PAD_MAX, description="P: size (input-modulator pixels, per axis) of the zero-padded DFT "
                      "grid whose bins are the frequency coordinates of calibration records; one bin is "
                      "wavelength*f1/(P*input pitch) m on the SLM, i.e. s = wavelength*f1/(P*p_in*p_slm) SLM pixels, 1 .. 65536")
 
@@ -68,7 +98,7 @@ class InputConfig(_Section):
     pitch_m: float = Field(25e-6, ge=1e-7, le=1e-3, description="pixel pitch p_in (m), 1e-7 .. 1e-3")
     encoding: Literal["amplitude", "intensity"] = Field("amplitude", description="what the device modulates linearly: "
                                                         "amplitude, or intensity (then the driver sends amplitude**2)")
-    bit_depth: int = Field(8, ge=1, le=16, description="bits per pixel value, 1 .. 16")
+    bit_depth: int = Field(8, ge=1, le=BIT_DEPTH_MAX, description="bits per pixel value, 1 .. 16")
     settle_s: float = Field(0.0, ge=0.0, le=10.0, description="time from sending an image until it is shown (s), 0 .. 10")
     options: BackendOptions = Field(default_factory=dict, description="backend-specific settings (documented by each backend)")
 
@@ -79,7 +109,7 @@ class SLMConfig(_Section):
     backend: Literal["simulated", "slmsuite"] = Field("simulated", description="driver: simulated | slmsuite (any SLM slmsuite supports)")
     shape: Shape = Field((256, 256), description="pixels (rows, cols), each 1 .. 8192")
     pitch_m: float = Field(8e-6, ge=1e-7, le=1e-3, description="pixel pitch p_slm (m), 1e-7 .. 1e-3")
-    bit_depth: int = Field(8, ge=1, le=16, description="bits per gray level, 1 .. 16")
+    bit_depth: int = Field(8, ge=1, le=BIT_DEPTH_MAX, description="bits per gray level, 1 .. 16")
     settle_s: float = Field(0.0, ge=0.0, le=10.0, description="liquid-crystal settle time after a new pattern (s), 0 .. 10")
     refresh_hz: float = Field(60.0, gt=0.0, le=1e5, description="video frame rate of the SLM (Hz), (0, 1e5]")
     options: BackendOptions = Field(default_factory=dict, description="backend-specific settings (documented by each backend)")
@@ -91,8 +121,8 @@ class CameraConfig(_Section):
     backend: Literal["simulated", "slmsuite"] = Field("simulated", description="driver: simulated | slmsuite (any camera slmsuite supports, incl. OpenCV webcams)")
     shape: Shape = Field((256, 256), description="sensor pixels (rows, cols), each 1 .. 16384")
     pitch_m: float = Field(5e-6, ge=1e-7, le=1e-3, description="pixel pitch (m), 1e-7 .. 1e-3")
-    bit_depth: int = Field(12, ge=1, le=16, description="bits per pixel, 1 .. 16")
-    exposure_s: float = Field(1e-3, ge=1e-6, le=10.0, description="exposure time (s), 1e-6 .. 10")
+    bit_depth: int = Field(12, ge=1, le=BIT_DEPTH_MAX, description="bits per pixel, 1 .. 16")
+    exposure_s: float = Field(1e-3, ge=EXPOSURE_RANGE_S[0], le=EXPOSURE_RANGE_S[1], description="exposure time (s), 1e-6 .. 10")
     gain: float = Field(1.0, ge=0.0, le=1000.0, description="gain (simulated: digital counts per electron), 0 .. 1000")
     readout_s: float = Field(0.0, ge=0.0, le=10.0, description="sensor readout time after the exposure (s), 0 .. 10")
     link_MBps: float = Field(0.0, ge=0.0, le=1e5, description="camera link bandwidth (MB/s, 1e6 bytes/s); a frame takes "
@@ -201,10 +231,19 @@ class BenchConfig(BaseModel):
 
     @model_validator(mode="after")
     def _shapes(self) -> "BenchConfig":
-        for section, limit in (("input", 8192), ("slm", 8192), ("camera", 16384)):
+        for section, limit in SHAPE_LIMITS.items():
             shape = getattr(self, section).shape
             if not all(1 <= v <= limit for v in shape):
                 raise ValueError(f"{section}.shape {shape}: each size must be in 1 .. {limit} pixels")
+        return self
+
+    @model_validator(mode="after")
+    def _slmsuite_classes(self) -> "BenchConfig":
+        """A named slmsuite class must lie inside slmsuite (the text is checked; nothing is imported here)."""
+        for section in ("input", "slm", "camera"):
+            options = getattr(self, section).options
+            if getattr(self, section).backend == "slmsuite" and CLASS_OPTION in options:
+                check_slmsuite_class_path(f"{section}.options.{CLASS_OPTION}", options[CLASS_OPTION])
         return self
 
     def fourier_scale(self) -> float:

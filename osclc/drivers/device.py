@@ -2,18 +2,27 @@
 
 :meth:`Device.close` is the same for every device: leave it safe (``_make_safe``: blank, stop, emission
 off; best effort), mark it closed, release it (``_close_hw``); a second call does nothing.
+
+Calls to one device are serialised: a hardware call (``_hw``), :meth:`Device.make_safe` and
+:meth:`Device.close` wait for a call another thread is making (a loop worker's capture) to end, at most
+:data:`BUSY_WAIT_S`, so the bench is never closed under a call still in progress.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Callable, TypeVar
+import threading
+from typing import Callable, Iterator, TypeVar
 
 from osclc.drivers.clock import Clock, RealClock
-from osclc.drivers.errors import DeviceDisconnected, InvalidSetting
+from osclc.drivers.errors import DeviceDisconnected, DeviceTimeout, InvalidSetting
 from osclc.drivers.retry import NO_RETRY, RetryPolicy
 
 T = TypeVar("T")
+
+BUSY_WAIT_S = 30.0
+"""Longest wait (s) for another thread's call to a device to end before a call, the safe state or close gives up."""
 
 
 class Device:
@@ -31,6 +40,9 @@ class Device:
         self.retry: RetryPolicy = retry or NO_RETRY
         self.retries = 0
         self.closed = False
+        self.busy_with: str | None = None
+        """The call in progress (its action), or None."""
+        self._calls = threading.RLock()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}{' closed' if self.closed else ''}>"
@@ -49,7 +61,21 @@ class Device:
         def count(_: Exception) -> None:
             self.retries += 1
 
-        return self.retry.call(fn, self.clock, on_retry=count)
+        with self._exclusive(action):
+            return self.retry.call(fn, self.clock, on_retry=count)
+
+    @contextlib.contextmanager
+    def _exclusive(self, action: str) -> Iterator[None]:
+        """Hold the device for ``action``; DeviceTimeout when another thread's call lasts over :data:`BUSY_WAIT_S`."""
+        if not self._calls.acquire(timeout=BUSY_WAIT_S):
+            raise DeviceTimeout(f"{self._label()}: cannot {action}: still busy with {self.busy_with!r} in another thread "
+                                f"after {BUSY_WAIT_S:g} s", self.name)
+        previous, self.busy_with = self.busy_with, action
+        try:
+            yield
+        finally:
+            self.busy_with = previous
+            self._calls.release()
 
     def _set_number(self, action: str, hook: Callable[[float], object], field: str, value: float,
                     lo: float, hi: float, unit: str) -> float:
@@ -75,15 +101,29 @@ class Device:
         self.clock.sleep(seconds)
         return self.clock.now_ns()
 
+    def wait_idle(self, timeout_s: float = BUSY_WAIT_S) -> bool:
+        """Wait (at most ``timeout_s`` seconds) until no other thread is inside a call to this device; True when idle."""
+        if not self._calls.acquire(timeout=timeout_s):
+            return False
+        self._calls.release()
+        return True
+
+    def make_safe(self) -> None:
+        """Put the open device in its safe state (laser off, SLM / input blank, camera stopped) without closing it."""
+        self._ensure_open("be made safe")
+        with self._exclusive("be made safe"):
+            self._make_safe()
+
     def close(self) -> None:
         """Leave the device safe (best effort, see :meth:`_make_safe`) and release it; calling it again does nothing."""
         if self.closed:
             return
-        try:
-            self._make_safe()
-        finally:
-            self.closed = True
-            self._close_hw()
+        with self._exclusive("close"):
+            try:
+                self._make_safe()
+            finally:
+                self.closed = True
+                self._close_hw()
 
     def _make_safe(self) -> None:
         """Put the device in its safe state before release (default: nothing to do)."""

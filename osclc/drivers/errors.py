@@ -36,6 +36,10 @@ class InterlockOpen(DeviceError):
     """The laser safety interlock is open: emission is impossible until it is closed."""
 
 
+class CallAborted(DeviceError):
+    """A wait on the bench clock was cut short because the bench is being made safe (an interrupt or an error)."""
+
+
 class InvalidSetting(ValueError):
     """A value refused before reaching a device (wrong shape, dtype, range, NaN, power over the limit)."""
 

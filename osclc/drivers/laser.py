@@ -2,12 +2,19 @@
 
 A backend implements ``_identity_hw``, ``_set_power_hw``, ``_power_hw``, ``_set_emission_hw``,
 ``_status_hw`` and optionally ``_close_hw``. :meth:`Laser.close` always turns emission off first.
+
+The power limit is fixed when the laser opens: :attr:`Laser.max_power_mw` is read-only, and the value
+:meth:`Laser.set_power_mw` enforces is kept outside the instance (neither ``laser.__dict__`` nor a
+private attribute can raise it); changing the bench config after opening changes nothing either.
 """
 
 from __future__ import annotations
 
+import math
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from numbers import Real
 
 from osclc.drivers.clock import Clock
 from osclc.drivers.device import Device
@@ -25,16 +32,38 @@ class LaserStatus:
     faults: list[str] = field(default_factory=list)
 
 
+_POWER_LIMITS_MW: "weakref.WeakKeyDictionary[Laser, float]" = weakref.WeakKeyDictionary()
+"""Each open laser's power limit (mW), set once in :meth:`Laser.__init__`; nothing else writes it."""
+
+
 class Laser(Device, ABC):
-    """A laser whose power may never be set above ``max_power_mw`` (mW, from the bench config)."""
+    """A laser whose power may never be set above ``max_power_mw`` (mW, from the bench config, fixed at opening).
+
+    ``outlives_process``: the laser keeps emitting when this process dies (a real instrument, or a simulator
+    served by another process); a bench then starts a safety supervisor for it. In-process simulators set it False.
+    """
 
     kind = "laser"
+    outlives_process: bool = True
 
     def __init__(self, name: str, max_power_mw: float, clock: Clock | None = None, retry: RetryPolicy | None = None) -> None:
         super().__init__(name, clock, retry)
-        if not max_power_mw > 0:
-            raise InvalidSetting(f"laser {name!r}: max_power_mw must be > 0 mW, got {max_power_mw!r}")
-        self.max_power_mw = float(max_power_mw)
+        if isinstance(max_power_mw, (bool, str)) or not (isinstance(max_power_mw, Real) and math.isfinite(max_power_mw)
+                                                           and max_power_mw > 0):
+            raise InvalidSetting(f"laser {name!r}: max_power_mw must be a finite number > 0 mW, got {max_power_mw!r}")
+        if self in _POWER_LIMITS_MW:
+            raise InvalidSetting(f"laser {name!r}: the power limit is fixed when the laser opens")
+        _POWER_LIMITS_MW[self] = float(max_power_mw)
+
+    @property
+    def max_power_mw(self) -> float:
+        """The highest power (mW) :meth:`set_power_mw` accepts; fixed when the laser opens."""
+        return _POWER_LIMITS_MW[self]
+
+    @max_power_mw.setter
+    def max_power_mw(self, value: float) -> None:
+        raise AttributeError(f"{self._label()}: max_power_mw is fixed at {self.max_power_mw:g} mW when the laser opens; "
+                             "change laser.max_power_mw in the bench config and open the bench again")
 
     def identity(self) -> str:
         """The instrument's identification string (``*IDN?`` or equivalent)."""

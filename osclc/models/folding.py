@@ -54,6 +54,7 @@ from osclc.models.networks.sclc import SCLC
 from osclc.models.layers.spectral_conv import SpectralConv2d, complex_dtype, mix_channels
 from osclc.models.layers.spectral_grid import centred_frequencies, input_offset
 from osclc.models.layers.spectral_pool import SpectralPool2d
+from osclc.storage import save_npz
 
 FORMAT = "osclc-folded-sclc"
 VERSION = 1
@@ -237,10 +238,7 @@ class FoldedSCLC(FoldedFrontend):
         arrays = {"kernel": self.kernel.detach().cpu().numpy(), "meta": np.frombuffer(json.dumps(self.meta()).encode(), dtype=np.uint8)}
         for name, tensor in self.backend.state_dict().items():
             arrays[f"backend.{name}"] = tensor.detach().cpu().numpy()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:
-            np.savez(handle, **arrays)
-        return path
+        return save_npz(path, arrays)
 
     @classmethod
     def load(cls, path: str | Path, device: torch.device | str | None = None) -> "FoldedSCLC":

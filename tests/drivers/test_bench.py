@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 
 import numpy as np
@@ -47,51 +42,6 @@ def test_exception_and_ctrl_c_leave_the_bench_safe(error: BaseException) -> None
             _use(bench)
             raise error
     _assert_safe(holder["bench"])
-
-
-SIGTERM_SCRIPT = textwrap.dedent("""
-    import json, sys, time
-    import numpy as np
-    from osclc.drivers.bench import BenchInterrupted, open_bench
-    from osclc.drivers.bench_config import BenchConfig
-    holder = {}
-    try:
-        with open_bench(BenchConfig(), emission=True) as bench:
-            holder["bench"] = bench
-            bench.slm.display(np.full(bench.slm.shape, 77, np.uint8))
-            bench.camera.capture()
-            print("ready", flush=True)
-            time.sleep(60)
-    except BenchInterrupted as exc:
-        b = holder["bench"]
-        print(json.dumps({"interrupted": str(exc), "emission": b.laser.emission, "slm_blank": not b.slm.displayed.any(),
-                          "acquiring": b.camera.acquiring, "closed": [d.closed for d in b.devices().values()]}), flush=True)
-        sys.exit(3)
-""")
-
-
-def test_sigterm_leaves_the_bench_safe(tmp_path) -> None:
-    script = tmp_path / "hold_bench.py"
-    script.write_text(SIGTERM_SCRIPT)
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 3, err
-    state = json.loads(out.strip().splitlines()[-1])
-    assert state == {"interrupted": "signal SIGTERM", "emission": False, "slm_blank": True, "acquiring": False,
-                     "closed": [True, True, True, True]}
-
-
-def test_signal_handler_is_restored() -> None:
-    before = signal.getsignal(signal.SIGTERM)
-    with open_bench(BenchConfig()):
-        assert signal.getsignal(signal.SIGTERM) is not before
-    assert signal.getsignal(signal.SIGTERM) is before
 
 
 @pytest.mark.parametrize("pattern, message", [

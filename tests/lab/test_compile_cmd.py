@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
+import osclc.drivers.bench as bench_module
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
 from osclc.configs import bundled
@@ -16,16 +18,21 @@ from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.training.checkpoints import save_checkpoint
 
 
-def test_compile_writes_a_program_and_a_run(tmp_path, _isolated_runs_dir) -> None:
+def _compile_args(tmp_path, out) -> list[str]:
+    """``osclc compile`` of an untrained 4-channel digits student for the ideal bench, with its identity calibration."""
     torch.manual_seed(0)
     arch = ClassificationArch(channels=[4, 4], pools=[1, 2])
     checkpoint = save_checkpoint(tmp_path / "student", build_model(arch, 1, 8, 10).eval(),
                                  {"arch": arch, "in_channels": 1, "image_size": 8, "num_classes": 10, "dataset": "digits"})
     bench = bundled("bench-sim-ideal.yaml")
     calib = CalibrationRecord.identity(load_config(bench, kind="bench")).save(tmp_path / "calib.json")
+    return ["compile", str(checkpoint), "--calib", str(calib), "--bench", str(bench), "--out", str(out),
+            "--normalise-images", "6", "--check-images", "3"]
+
+
+def test_compile_writes_a_program_and_a_run(tmp_path, _isolated_runs_dir) -> None:
     out = tmp_path / "program"
-    code = main(["compile", str(checkpoint), "--calib", str(calib), "--bench", str(bench), "--out", str(out),
-                 "--normalise-images", "6", "--check-images", "3"])
+    code = main(_compile_args(tmp_path, out))
     assert code == 0
     program = OpticalProgram.load(out)
     assert program.out_channels == 4 and (out / "backend.safetensors").is_file()
@@ -44,3 +51,31 @@ def test_compile_refuses_a_calibration_of_another_bench(tmp_path, capsys) -> Non
                  "--out", str(tmp_path / "p")])
     assert code == 2
     assert "calibration" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("occupied", ["file", "non-empty folder"])
+def test_compile_refuses_an_occupied_out_before_opening_the_bench(tmp_path, _isolated_runs_dir, monkeypatch, capsys, occupied):
+    out = tmp_path / "program"
+    if occupied == "file":
+        out.write_text("an earlier result")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("an earlier result")
+    opened = []
+    open_devices = bench_module._open_devices
+    monkeypatch.setattr(bench_module, "_open_devices", lambda *args, **kwargs: opened.append(args) or open_devices(*args, **kwargs))
+    code = main(_compile_args(tmp_path, out))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and ("not a folder" if occupied == "file" else "not empty") in err
+    assert opened == []  # refused before the bench (and its laser) was opened
+    assert not _isolated_runs_dir.exists() or not any(_isolated_runs_dir.iterdir())  # and before a run was started
+    kept = out if occupied == "file" else out / "notes.txt"
+    assert kept.read_text() == "an earlier result"
+
+
+def test_compile_into_an_empty_folder(tmp_path) -> None:
+    out = tmp_path / "program"
+    out.mkdir()
+    assert main(_compile_args(tmp_path, out)) == 0
+    assert OpticalProgram.load(out).out_channels == 4

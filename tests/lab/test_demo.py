@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from osclc.lab.cli.main import main
 from osclc.lab.runs import list_runs, read_run
 
@@ -13,8 +15,13 @@ def test_quick_demo_runs_every_step_and_prints_the_table(tmp_path, capsys):
     for row in ("teacher CNN (digital)", "student SCLC (digital, folded)", "student optical (simulated bench)",
                 "student optical, fine-tuned backend", "exposure", "backend"):
         assert row in out
-    by_command = {info.manifest["command"]: info for info in list_runs(runs)}
-    assert {"demo", "infer", "finetune"} <= set(by_command)
+    infos = list_runs(runs)
+    by_command = {info.manifest["command"]: info for info in infos}
+    # every step is the job its command runs, each with its own run
+    assert sorted(info.manifest["command"] for info in infos) == sorted(["demo", "train", "train", "calibrate", "compile",
+                                                                        "infer", "finetune"])
+    compiled = by_command["compile"].metrics()
+    assert compiled["candidates"] and -1.0 <= compiled["correlation_min"] <= 1.0
     demo = by_command["demo"]
     assert demo.status == "completed"
     metrics = demo.metrics()
@@ -23,6 +30,9 @@ def test_quick_demo_runs_every_step_and_prints_the_table(tmp_path, capsys):
                  "program/backend.json"):
         assert (demo.folder / name).exists(), name
     assert str(demo.folder) in out
+    program = json.loads((demo.folder / "program" / "program.json").read_text())
+    assert program["info"]["check"]["images"] == 8  # the compile job's check step ran on the demo's program
+    assert set(metrics["runs"]) == {"teacher", "student", "calibrate", "compile", "infer", "finetune"}
     infer_run = read_run(by_command["infer"].folder)
     assert infer_run.status == "completed" and len(infer_run.records("frames")) == 24
     tuned = by_command["finetune"].metrics()

@@ -17,19 +17,17 @@ import pytest
 import torch
 import yaml
 
-from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.compiler import fit_normalisation
-from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
-from osclc.lab.backend_files import save_backend
-from osclc.lab.loop.frame_record import BOUNDARIES
-from osclc.lab.jobs.infer import infer
+from osclc.lab.jobs.compile import CompileOptions, compile_student
+from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.infer import InferOptions, InferResult, infer
 from osclc.lab.loop.config import LoopConfig
+from osclc.lab.loop.frame_record import BOUNDARIES
 from osclc.lab.runs import read_run
-from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.data.spec import load_dataset
-from osclc.models.folding import fold
+from osclc.models.networks.architecture import ClassificationArch, build_model
+from osclc.models.training.checkpoints import save_checkpoint
 
 TIMED = {
     "input": {"settle_s": 0.002},
@@ -48,30 +46,36 @@ def _bench(clock: str = "virtual", **sections) -> BenchConfig:
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    """A 4-channel student compiled for the ideal simulated bench, normalised, its backend stored."""
+    """A 4-channel student compiled for the ideal simulated bench by the compile job, called from Python:
+    normalised, checked, its backend stored."""
     torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("program")
-    student = build_model(ClassificationArch(variant="sclc", detector="intensity", channels=[4]), 1, 8, 10).eval()
-    folded = fold(student)
+    root = tmp_path_factory.mktemp("compiled")
+    arch = ClassificationArch(variant="sclc", detector="intensity", channels=[4])
+    student = build_model(arch, 1, 8, 10).eval()
+    checkpoint = save_checkpoint(root / "student", student, {"arch": arch, "in_channels": 1, "image_size": 8,
+                                                              "num_classes": 10, "dataset": "digits"})
     config = _bench()
-    program = compile_program(folded, CalibrationRecord.identity(config), config, multiplex="time")
-    data = load_dataset("digits")
+    calibration = CalibrationRecord.identity(config).save(root / "calib.json")
+    result = compile_student(
+        CompileOptions(checkpoint=checkpoint, calibration=calibration, bench=config, out=root / "program", multiplex="time",
+                       normalise_images=12, check_images=4),
+        JobContext(runs_dir=root / "runs"),
+    )
+    assert min(result.check_correlation) > 0.98 and result.folder.parent == root / "runs"
     with torch.no_grad():
-        digital = folded.features(data.val.x[:12]).numpy()
-    with open_bench(config) as bench:
-        fit_normalisation(bench, program, digital, data.val.x[:12].numpy())
-    program.save(folder)
-    save_backend(folder, student.backend, {"source": "student"})
-    with torch.no_grad():
-        expected = student(data.test.x[:24]).argmax(1).numpy()
-    return folder, expected, program
+        expected = student(load_dataset("digits").test.x[:24]).argmax(1).numpy()
+    return result.program_dir, expected, result.program
+
+
+def _infer(config: BenchConfig, folder: Path, loop: LoopConfig, runs: Path, limit: int) -> InferResult:
+    return infer(InferOptions(bench=config, program=folder, dataset="digits", loop=loop, limit=limit, baseline_repeat=3),
+                 JobContext(runs_dir=runs, progress=False))
 
 
 def test_infer_records_every_frame_in_order_and_matches_the_digital_student(compiled, tmp_path):
     folder, expected, program = compiled
     config = _bench()
-    result = infer(config, folder, "digits", LoopConfig(backend_batch=4), torch.device("cpu"), limit=24,
-                   runs_dir=tmp_path, progress=False, baseline_repeat=3)
+    result = _infer(config, folder, LoopConfig(backend_batch=4), tmp_path, 24)
     info = read_run(result.folder)
     assert info.status == "completed"
     rows = info.records("frames")
@@ -101,24 +105,24 @@ def test_infer_records_every_frame_in_order_and_matches_the_digital_student(comp
 def test_dropped_frames_are_retried_or_recorded_as_lost(compiled, tmp_path):
     folder, _, _ = compiled
     config = _bench(simulation={"faults": {"seed": 3, "camera": {"drop_probability": 0.1}}})
-    result = infer(config, folder, "digits", LoopConfig(retries=0), torch.device("cpu"), limit=20,
-                   runs_dir=tmp_path, progress=False, baseline_repeat=3)
+    result = _infer(config, folder, LoopConfig(retries=0), tmp_path, 20)
     rows = read_run(result.folder).records("frames")
     lost = [r for r in rows if r["status"] == "lost"]
     assert [r["index"] for r in rows] == list(range(20))  # nothing silently skipped
     assert lost and all(r["prediction"] is None and "FrameDropped" in r["lost"]["error"] for r in lost)
     assert result.metrics["lost_frames"] == len(lost)
-    retried = infer(config, folder, "digits", LoopConfig(retries=10), torch.device("cpu"), limit=20,
-                    runs_dir=tmp_path, progress=False, baseline_repeat=3)
+    retried = _infer(config, folder, LoopConfig(retries=10), tmp_path, 20)
     rows = read_run(retried.folder).records("frames")
     assert all(r["status"] == "ok" for r in rows) and max(r["attempts"]["optical"] for r in rows) > 1
 
 
 _CHILD = textwrap.dedent(
     """
-    import contextlib, sys, torch
+    import contextlib, sys
+    from pathlib import Path
     import osclc.lab.jobs.infer as job
     from osclc.drivers.bench_config import BenchConfig
+    from osclc.lab.jobs.context import JobContext
     from osclc.lab.loop.config import LoopConfig
     opened = []
     original = job.open_bench
@@ -132,8 +136,9 @@ _CHILD = textwrap.dedent(
     job.open_bench = spy
     config = BenchConfig.model_validate({"input": {"settle_s": 0.03}, "simulation": {"clock": "real"}})
     try:
-        job.infer(config, sys.argv[1], "digits", LoopConfig(record_batch=1000, record_flush_interval_s=0.05),
-                  torch.device("cpu"), limit=300, runs_dir=sys.argv[2], progress=False)
+        job.infer(job.InferOptions(bench=config, program=Path(sys.argv[1]), dataset="digits", limit=300,
+                                   loop=LoopConfig(record_batch=1000, record_flush_interval_s=0.05)),
+                  JobContext(runs_dir=sys.argv[2], progress=False))
     except KeyboardInterrupt:
         print("LASER_EMISSION", opened[0].laser.emission, flush=True)
         raise SystemExit(130)

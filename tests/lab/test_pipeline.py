@@ -133,6 +133,20 @@ def test_batched_stage_takes_what_is_waiting():
     assert sum(sizes) == 40 and max(sizes) <= 5 and max(sizes) > 1
 
 
+def test_batched_stage_of_one_gets_a_list_of_one():
+    """``batch=1`` (the loop's ``backend_batch: 1``) calls the batch function on one-item lists, not on bare items."""
+    calls: list[int] = []
+
+    def batch_fn(items: list[PipelineItem]) -> None:
+        calls.append(len(items))
+        for item in items:
+            item.data["y"] = item.payload + 1
+
+    seen: list[PipelineItem] = []
+    Pipeline([Stage("backend", batch_fn, batch=1)]).run(range(6), seen.append)
+    assert calls == [1] * 6 and [i.data["y"] for i in seen] == list(range(1, 7))
+
+
 def test_interrupt_in_the_calling_thread_stops_workers():
     def sink(item):
         if item.index == 5:

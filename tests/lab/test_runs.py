@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import _thread
+import contextlib
 import json
 import os
 import signal
@@ -151,3 +153,100 @@ def test_runs_dir_env_and_flag(tmp_path, monkeypatch):
     flagged.finish("completed")
     assert flagged.folder.parent == tmp_path / "flag-runs"
     assert json.loads((flagged.folder / "manifest.json").read_text())["status"] == "completed"
+
+
+def test_runs_show_on_corrupt_records_gives_one_line_and_the_rest(tmp_path, capsys):
+    root = tmp_path / "runs"
+    with Run.create("a", config={"lr": 0.1}, root=root) as run:
+        run.append("frames", [{"i": 0}])
+        run.set_metrics(accuracy=0.91)
+    (run.folder / "records.sqlite").write_bytes(b"this is not an SQLite database" * 100)
+    assert main(["--runs-dir", str(root), "runs", "show", run.run_id]) == 2
+    captured = capsys.readouterr()
+    err_lines = captured.err.strip().splitlines()
+    assert len(err_lines) == 1 and "records.sqlite" in err_lines[0] and "not a database" in err_lines[0]
+    assert "Traceback" not in captured.err
+    assert run.run_id in captured.out and "accuracy: 0.91" in captured.out and "status   completed" in captured.out
+    assert main(["--runs-dir", str(root), "runs", "list"]) == 0  # the run still lists
+    with pytest.raises(RunRecordError, match="records.sqlite"):
+        read_run(run.folder).records("frames")
+
+
+class _Interrupter:
+    """Arms one SIGINT (as from the keyboard) at point ``at`` of the next record write: every bytecode executed in
+    the run-record and signal-holding modules is one point (a signal arriving during an SQL statement is delivered
+    at the bytecode after it); ``points`` counts them."""
+
+    WATCHED = ("osclc/lab/runs/records.py", "osclc/lab/runs/run.py", "osclc/storage/interrupts.py")
+
+    def __init__(self, at: int | None) -> None:
+        self.at, self.points = at, 0
+
+    def _point(self) -> None:
+        self.points += 1
+        if self.points - 1 == self.at:
+            _thread.interrupt_main()
+
+    def _trace(self, frame, event, arg):
+        if not frame.f_code.co_filename.replace("\\", "/").endswith(self.WATCHED):
+            return None
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            self._point()
+        return self._trace
+
+    def __enter__(self) -> "_Interrupter":
+        sys.settrace(self._trace)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.settrace(None)
+
+
+def test_ctrl_c_at_every_point_of_a_record_write_commits_each_row_once(tmp_path):
+    """#15 item 14: a Ctrl-C inside a record write left the transaction open (the loop's final flush then failed
+    with sqlite3.OperationalError), wrote rows twice, or left the run's lock held. Now every buffered row is
+    committed exactly once whichever bytecode or SQL statement the Ctrl-C lands on, and the store keeps working."""
+    run = Run.create("w", root=tmp_path)
+    run.append("frames", [{"trial": -1}])
+    with _Interrupter(None) as probe:
+        run.commit_buffer("frames", [{"trial": -1, "i": 0}])
+    assert probe.points > 100
+    expected = [{"trial": -1}, {"trial": -1, "i": 0}]
+    for at in range(probe.points + 20):
+        buffer = [{"trial": at, "i": i} for i in range(3)]  # what the loop's record writer holds
+        expected += buffer
+        interrupted = False
+        try:
+            with _Interrupter(at) as injected:
+                run.commit_buffer("frames", buffer)
+            for _ in range(3):  # a SIGINT that landed after the write is delivered here at the latest
+                time.sleep(0)
+        except KeyboardInterrupt:
+            interrupted = True
+        assert interrupted == (at < injected.points), f"SIGINT at point {at} of {injected.points}"
+        run.commit_buffer("frames", buffer)  # the loop's final flush
+        assert buffer == []
+    run.finish("aborted", error="KeyboardInterrupt")
+    assert list(iter_records(run.folder, "frames")) == expected
+    assert read_run(run.folder).manifest["status"] == "aborted"
+
+
+def test_exception_inside_a_record_transaction_rolls_back(tmp_path):
+    import sqlite3
+
+    run = Run.create("x", root=tmp_path)
+    run.append("frames", [{"i": 0}])
+    with pytest.raises(TypeError):
+        run.append("frames", [{"i": object()}])  # not JSON: refused before the transaction
+    with contextlib.closing(sqlite3.connect(run.folder / "records.sqlite")) as other:
+        other.execute("CREATE TRIGGER refuse BEFORE INSERT ON records WHEN NEW.data LIKE '%bad%' "
+                      "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        other.commit()
+    buffer = [{"i": 1}, {"i": "bad"}]
+    with pytest.raises(sqlite3.IntegrityError, match="refused"):
+        run.commit_buffer("frames", buffer)  # the second row fails after the first was inserted
+    assert len(buffer) == 2  # nothing committed, nothing taken from the buffer
+    run.append("frames", [{"i": 1}])  # the transaction was rolled back: the store takes the next one
+    run.finish("completed")
+    assert [r["i"] for r in iter_records(run.folder, "frames")] == [0, 1]

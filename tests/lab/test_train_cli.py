@@ -120,6 +120,19 @@ def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path):
     assert _same_weights(resumed / "checkpoints" / "best", straight / "checkpoints" / "best")
 
 
+@pytest.mark.parametrize("asked", ["student", "teacher"])
+def test_resuming_a_checkpoint_of_the_other_role_is_refused(tmp_path, capsys, asked):
+    trained = "teacher" if asked == "student" else "student"
+    variant = {"teacher": "teacher", "student": "sclc"}[trained]
+    assert main(["train", trained, "--config", str(_config(tmp_path, "c", arch={"variant": variant})), "--no-progress"]) == 0
+    (run,) = _runs()
+    capsys.readouterr()
+    assert main(["train", asked, "--resume", str(run / "checkpoints" / "last"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"is a {trained} checkpoint (arch.variant '{variant}') but a {asked} was asked for" in err
+    assert _runs() == [run]  # refused before a run was started
+
+
 def test_bad_input_exits_2(tmp_path, capsys):
     bad_key = _config(tmp_path, "bad", arch={"variant": "teacher"}, learning_rate=0.1)
     assert main(["train", "teacher", "--config", str(bad_key)]) == 2

@@ -14,8 +14,11 @@ class SimulatedLaser(Laser):
     """Laser with power, emission and an interlock; faults from ``simulation.faults.laser`` and the interlock settings.
 
     When the interlock opens, emission stops at once (as a real interlock does) and ``status().faults``
-    says so. ``interlock_closed`` may be set by a test to close or open it by hand.
+    says so. ``interlock_closed`` may be set by a test to close or open it by hand. Its light ends with this
+    process, so a bench needs no safety supervisor for it.
     """
+
+    outlives_process = False
 
     def __init__(self, name: str, max_power_mw: float, faults: FaultsConfig, timeout_s: float,
                  clock: Clock | None = None, retry: RetryPolicy | None = None) -> None:

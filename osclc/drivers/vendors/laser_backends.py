@@ -7,11 +7,15 @@ Common laser fields come from the bench config's ``laser`` section (``resource``
     ``visa_library``: pyvisa library ("" = system VISA, "@py" = pyvisa-py, "laser.yaml@sim" = the
     simulated SCPI laser shipped in ``osclc.drivers.sim``, "PATH@sim" = any pyvisa-sim file);
     ``protocol``: command set, "scpi" (default) or "obis"; ``expect_identity``: a substring the
-    ``*IDN?`` reply must contain (guards against the wrong instrument).
+    ``*IDN?`` reply must contain (guards against the wrong instrument); ``sim_state``: with a pyvisa-sim
+    library only, a file holding the simulated instrument's state, so that several processes (the bench,
+    its safety supervisor, a test) share one simulated laser (:mod:`osclc.drivers.sim.visa_shared`).
+    A laser on a real VISA library, or on a shared simulated one, gets a safety supervisor.
 ``serial`` options
     ``protocol``: "obis" (default) or "scpi"; ``expect_identity`` as above; ``simulator``: "obis"
     starts a :class:`~osclc.drivers.sim.obis.SimulatedObis` on a pseudo-terminal and connects the
     unchanged serial driver to it (``resource`` is then ignored; the simulator stops with the laser).
+    A laser on a port (not the in-process simulator) gets a safety supervisor.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pyvisa.highlevel import VisaLibraryBase
 
 from osclc.drivers.backends import BenchShared, register_backend
 from osclc.drivers.bench_config import LaserConfig
 from osclc.drivers.errors import InvalidSetting
 from osclc.drivers.vendors.serial_laser import SerialLaser
-from osclc.drivers.vendors.visa_laser import VisaLaser
+from osclc.drivers.vendors.visa_laser import SIM_SUFFIX, VisaLaser, resolve_visa_library
 
 if TYPE_CHECKING:  # the simulator needs a POSIX pseudo-terminal: imported only when a config asks for it
     from osclc.drivers.sim.obis import SimulatedObis
@@ -38,6 +43,8 @@ class VisaOptions(BaseModel):
     visa_library: str = Field("", description="pyvisa library: '' system VISA, '@py', 'laser.yaml@sim' (shipped simulator), 'PATH@sim'")
     protocol: Literal["scpi", "obis"] = Field("scpi", description="command set of osclc.drivers.vendors.scpi_commands")
     expect_identity: str | None = Field(None, description="substring the identity reply must contain (None = any)")
+    sim_state: str | None = Field(None, description="pyvisa-sim only: file of the simulated laser's state, shared by "
+                                  "every process that opens it (None = state in this process)")
 
 
 class SerialOptions(BaseModel):
@@ -62,7 +69,10 @@ def parse_options(model: type[BaseModel], options: Mapping[str, Any], backend: s
 
 
 class SimulatedSerialLaser(SerialLaser):
-    """The unchanged serial driver connected to a :class:`SimulatedObis` it owns (stopped on close)."""
+    """The unchanged serial driver connected to a :class:`SimulatedObis` it owns (stopped on close; its light
+    ends with this process, so it needs no safety supervisor)."""
+
+    outlives_process = False
 
     def __init__(self, simulator: SimulatedObis, **kwargs: Any) -> None:
         self.simulator = simulator
@@ -86,8 +96,19 @@ def open_visa_laser(config: LaserConfig, shared: BenchShared) -> VisaLaser:
     if not config.resource:
         raise InvalidSetting("laser.resource: empty; give the VISA resource string, e.g. 'USB0::0x1313::0x804F::M00123456::INSTR' "
                              "(or 'TCPIP0::laser.sim::INSTR' with options.visa_library 'laser.yaml@sim')")
-    return VisaLaser("visa laser", config.max_power_mw, config.resource, options.visa_library, options.protocol,
-                     config.timeout_s, config.baudrate, options.expect_identity, shared.clock, shared.retry)
+    simulated = options.visa_library.endswith(SIM_SUFFIX)
+    library: str | VisaLibraryBase = options.visa_library
+    if options.sim_state is not None:
+        if not simulated:
+            raise InvalidSetting(f"laser.options.sim_state: only for a simulated instrument (visa_library 'NAME{SIM_SUFFIX}'), "
+                                 f"not {options.visa_library!r}; remove sim_state")
+        from osclc.drivers.sim.visa_shared import shared_sim_library
+
+        library = shared_sim_library(resolve_visa_library(options.visa_library), options.sim_state)
+    laser = VisaLaser("visa laser", config.max_power_mw, config.resource, library, options.protocol,
+                      config.timeout_s, config.baudrate, options.expect_identity, shared.clock, shared.retry)
+    laser.outlives_process = not simulated or options.sim_state is not None
+    return laser
 
 
 @register_backend("laser", "serial")

@@ -17,19 +17,16 @@ import importlib
 import inspect
 from typing import Any, Callable, Mapping, TypeVar
 
+from osclc.drivers.bench_config import CLASS_OPTION, check_slmsuite_class_path
 from osclc.drivers.errors import DeviceError, DeviceTimeout, InvalidSetting
 
 T = TypeVar("T")
-CLASS_OPTION = "slmsuite_class"
-
 
 def import_slmsuite_class(section: str, dotted: object, base: type) -> type:
-    """The class at dotted path ``dotted``, which must subclass ``base``; InvalidSetting naming ``section`` otherwise."""
+    """The class at dotted path ``dotted``, which must be inside slmsuite (checked before anything is imported) and
+    subclass ``base``; InvalidSetting naming ``section`` otherwise."""
     field = f"{section}.options.{CLASS_OPTION}"
-    if not isinstance(dotted, str) or "." not in dotted:
-        raise InvalidSetting(f"{field}: give the dotted path of a {base.__module__}.{base.__name__} subclass "
-                             f"(e.g. slmsuite.hardware.slms.simulated.SimulatedSLM), got {dotted!r}")
-    module_name, _, class_name = dotted.rpartition(".")
+    module_name, class_name = check_slmsuite_class_path(field, dotted)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

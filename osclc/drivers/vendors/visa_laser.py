@@ -15,6 +15,7 @@ from typing import Callable, TypeVar
 import pyvisa
 from pyvisa import constants
 from pyvisa.errors import InvalidSession, VisaIOError
+from pyvisa.highlevel import VisaLibraryBase
 
 from osclc.drivers.clock import Clock
 from osclc.drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout
@@ -99,7 +100,7 @@ class VisaLink:
 class VisaLaser(ScpiLaser):
     """A laser on VISA ``resource`` (e.g. ``"USB0::0x1313::0x804F::M00123456::INSTR"``).
 
-    ``visa_library`` (see :func:`resolve_visa_library`), ``protocol`` (a command set name,
+    ``visa_library`` (a spec, see :func:`resolve_visa_library`, or a library object), ``protocol`` (a command set name,
     ``"scpi"`` or ``"obis"``), ``timeout_s`` (s) for every reply, ``baud_rate`` (baud, serial
     resources only), ``expect_identity`` a substring the identity must contain.
     """
@@ -109,7 +110,7 @@ class VisaLaser(ScpiLaser):
         name: str,
         max_power_mw: float,
         resource: str,
-        visa_library: str = "",
+        visa_library: str | VisaLibraryBase = "",
         protocol: str = "scpi",
         timeout_s: float = 1.0,
         baud_rate: int | None = None,
@@ -119,12 +120,13 @@ class VisaLaser(ScpiLaser):
     ) -> None:
         commands = command_set(protocol)
         label = f"laser {name!r}"
-        manager = pyvisa.ResourceManager(resolve_visa_library(visa_library))
+        library = visa_library if isinstance(visa_library, VisaLibraryBase) else resolve_visa_library(visa_library)
+        manager = pyvisa.ResourceManager(library)
         try:
             handle = manager.open_resource(resource, open_timeout=int(timeout_s * 1000))
         except (VisaIOError, ValueError) as exc:
             raise DeviceError(
-                f"{label}: cannot open VISA resource {resource!r} with library {visa_library or 'default'!r}: {exc}; "
+                f"{label}: cannot open VISA resource {resource!r} with library {(visa_library if isinstance(visa_library, str) else visa_library.library_path) or 'default'!r}: {exc}; "
                 f"resources found: {', '.join(manager.list_resources()) or 'none'}", name) from None
         handle.timeout = int(round(timeout_s * 1000))
         handle.write_termination = commands.termination

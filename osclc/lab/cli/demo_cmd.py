@@ -1,10 +1,14 @@
-"""``osclc demo``: train, calibrate, compile, run optically, fine-tune, and print one table (no arguments needed)."""
+"""``osclc demo``: the demo job (:mod:`osclc.lab.jobs.demo`: train, calibrate, compile, run optically, fine-tune)
+from the command line, printing one table (no arguments needed)."""
 
 from __future__ import annotations
 
 import argparse
 
-from osclc.lab.jobs.demo import format_table, lost_accuracy_summary, run_demo
+from tqdm import tqdm
+
+from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.demo import DemoSettings, format_table, lost_accuracy_summary, run_demo
 from osclc.models.torch_device import select_device
 
 
@@ -20,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    result = run_demo(quick=args.quick, device=select_device(args.device), runs_dir=args.runs_dir)
+    """Handler of ``osclc demo``."""
+    settings = DemoSettings.quick() if args.quick else DemoSettings()
+    result = run_demo(settings, JobContext(device=select_device(args.device), runs_dir=args.runs_dir, say=tqdm.write))
     latency = result.rows[-2]
     print()
     print(format_table(result.rows, result.stages, result.predicted_ms))

@@ -1,11 +1,14 @@
-"""``osclc finetune --bench CONFIG --program DIR --dataset SPEC``: retrain the electronic backend on captured features."""
+"""``osclc finetune --bench CONFIG --program DIR --dataset SPEC``: the finetune job (:mod:`osclc.lab.jobs.finetune`,
+the electronic backend retrained on captured features) from the command line."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from osclc.lab.config.files import load_config
-from osclc.lab.jobs.finetune import finetune_program
+from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.finetune import FinetuneOptions, finetune_program
 from osclc.lab.loop.config import LoopConfig
 from osclc.models.torch_device import select_device
 
@@ -30,12 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    bench_config = load_config(args.bench, kind="bench")
-    loop = load_config(args.loop, kind="loop") if args.loop else LoopConfig()
-    report = finetune_program(
-        bench_config, args.program, args.dataset, loop, select_device(args.device),
-        student=args.student, epochs=args.epochs, lr=args.lr, seed=args.seed, limit=args.limit, runs_dir=args.runs_dir,
+    """Handler of ``osclc finetune``."""
+    options = FinetuneOptions(
+        bench=load_config(args.bench, kind="bench"), program=Path(args.program), dataset=args.dataset,
+        loop=load_config(args.loop, kind="loop") if args.loop else LoopConfig(),
+        student=Path(args.student) if args.student else None, epochs=args.epochs, lr=args.lr, seed=args.seed, limit=args.limit,
     )
+    report = finetune_program(options, JobContext(device=select_device(args.device), runs_dir=args.runs_dir))
     digital = f"digital student {100 * report.digital:.2f} %, " if report.digital is not None else ""
     recovered = f" (recovered {100 * report.recovered:.0f} % of the accuracy the bench lost)" if report.recovered is not None else ""
     print(f"test accuracy: {digital}optical before {100 * report.before:.2f} %, after {100 * report.after:.2f} %{recovered}")

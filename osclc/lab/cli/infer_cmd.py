@@ -1,11 +1,14 @@
-"""``osclc infer --bench CONFIG --program DIR --dataset SPEC [--limit N]``: pipelined optical inference, recorded in a run."""
+"""``osclc infer --bench CONFIG --program DIR --dataset SPEC [--limit N]``: the infer job (:mod:`osclc.lab.jobs.infer`,
+pipelined optical inference recorded in a run) from the command line."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from osclc.lab.config.files import load_config
-from osclc.lab.jobs.infer import infer
+from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.infer import InferOptions, infer
 from osclc.lab.loop.config import LoopConfig
 from osclc.models.torch_device import select_device
 
@@ -29,14 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    bench_config = load_config(args.bench, kind="bench")
-    loop = load_config(args.loop, kind="loop") if args.loop else LoopConfig()
-    device = select_device(args.device)
-    result = infer(
-        bench_config, args.program, args.dataset, loop, device,
-        limit=args.limit, split=args.split, seed=args.seed, student=args.student, teacher=args.teacher,
-        runs_dir=args.runs_dir,
+    """Handler of ``osclc infer``."""
+    options = InferOptions(
+        bench=load_config(args.bench, kind="bench"), program=Path(args.program), dataset=args.dataset,
+        loop=load_config(args.loop, kind="loop") if args.loop else LoopConfig(), limit=args.limit, split=args.split,
+        seed=args.seed, student=_path(args.student), teacher=_path(args.teacher),
     )
+    device = select_device(args.device)
+    result = infer(options, JobContext(device=device, runs_dir=args.runs_dir))
     m = result.metrics
     acc = m["accuracy"]
     lat = m["latency"]
@@ -52,3 +55,7 @@ def handler(args: argparse.Namespace) -> int:
     )
     print(f"run {result.folder}  (report: latency.md, latency_hist.png, latency_breakdown.png)")
     return 0
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from osclc.lab.loop.frame_record import SEGMENT_NAMES
 from osclc.lab.latency.report import write_latency_report
+from osclc.lab.loop.frame_record import SEGMENT_NAMES
 from osclc.lab.runs import find_run
 from osclc.models.torch_device import select_device
 

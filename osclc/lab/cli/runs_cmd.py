@@ -40,6 +40,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    """Print what can be read of one run; a corrupt records or metrics file ends it with one line (exit 2)."""
     info = read_run(find_run(args.run_id, args.runs_dir))
     manifest = info.manifest
     print(f"run      {info.run_id}")
@@ -52,9 +53,19 @@ def _show(args: argparse.Namespace) -> int:
     print(f"host     {manifest.get('host')}  python {manifest.get('python')}  device {manifest.get('device')}")
     for role, entry in (manifest.get("inputs") or {}).items():
         print(f"input    {role}: {entry.get('path')} sha256 {str(entry.get('sha256'))[:16]}")
-    for stream, count in info.streams().items():
-        print(f"records  {stream}: {count}")
-    metrics = info.metrics()
+    problems: list[RunRecordError] = []
+    try:
+        for stream, count in info.streams().items():
+            print(f"records  {stream}: {count}")
+    except RunRecordError as exc:
+        problems.append(exc)
+        print("records  (unreadable)")
+    try:
+        metrics = info.metrics()
+    except RunRecordError as exc:
+        problems.append(exc)
+        metrics = {}
+        print("metrics  (unreadable)")
     if metrics:
         print("metrics")
         for key, value in metrics.items():
@@ -62,6 +73,8 @@ def _show(args: argparse.Namespace) -> int:
     files = sorted(p.name for p in info.folder.iterdir() if p.suffix in (".png", ".md"))
     if files:
         print("files    " + ", ".join(files))
+    if problems:
+        raise RunRecordError("; ".join(map(str, problems)))
     return 0
 
 

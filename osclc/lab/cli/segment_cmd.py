@@ -1,4 +1,5 @@
-"""``osclc segment --bench CONFIG --calibration CAL --student CKPT``: SCLC U-Net frontend on a bench, recorded in a run.
+"""``osclc segment --bench CONFIG --calibration CAL --student CKPT``: the segment job (:mod:`osclc.lab.jobs.segment`)
+from the command line.
 
 Compiles each level of the trained student (one program per level), fits each level's readout on
 validation images, runs the test images through the loop level by level, finishes them with the
@@ -9,19 +10,15 @@ agreement), with each level's per-stage latency. Writes ``optical_segmentation.j
 from __future__ import annotations
 
 import argparse
-import json
+from pathlib import Path
 
 from osclc.calibration.compiler import MULTIPLEX
 from osclc.calibration.encoding import ENCODINGS
-from osclc.calibration.record import CalibrationRecord
 from osclc.lab.config.files import load_config
+from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.segment import DEFAULT_ENCODING, SegmentOptions, segment
 from osclc.lab.loop.config import LoopConfig
-from osclc.lab.runs import Run
-from osclc.lab.jobs.segment import DEFAULT_ENCODING, NORMALISATION_IMAGES, run_optical_segmentation
-from osclc.models.training.checkpoints import checkpoint_folder, load_checkpoint
-from osclc.models.data.spec import load_dataset
 from osclc.models.torch_device import select_device
-from osclc.models.networks.sclc_unet import SCLCUNet
 from osclc.models.training.segmentation_metrics import format_scores
 
 
@@ -56,42 +53,21 @@ def _seconds(text: str) -> list[float]:
 
 
 def handler(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        raise ValueError(f"--limit {args.limit}: give at least 1 image")
-    bench_config = load_config(args.bench, kind="bench")
-    loop = load_config(args.loop, kind="loop") if args.loop else LoopConfig()
-    calibration = CalibrationRecord.load(args.calibration, bench_config=bench_config)
-    device = select_device(args.device)
-    folder = checkpoint_folder(args.student)
-    student, meta = load_checkpoint(folder)
-    if not isinstance(student, SCLCUNet):
-        raise ValueError(f"{folder}: is a {meta.arch.variant!r} model; osclc segment runs an SCLC U-Net (variant sclc_unet)")
-    saved = meta.train_config or {}
-    spec = args.dataset or meta.dataset
-    data = load_dataset(spec, meta.image_size, meta.in_channels, int(saved.get("split_seed", 0)), float(saved.get("val_fraction", 0.1)))
-    if len(data.val) == 0:
-        raise ValueError(f"{spec}: no validation images to fit the readouts on; train with val_fraction > 0")
-    images, masks = data.test.x[: args.limit].numpy(), data.test.y[: args.limit].numpy()
-    calib_images = data.val.x[:NORMALISATION_IMAGES].numpy()
-    config = {"bench": bench_config.model_dump(mode="json"), "loop": loop.model_dump(mode="json"), "dataset": spec,
-              "limit": args.limit, "multiplex": args.multiplex, "encoding": args.encoding, "fixed_exposure": args.fixed_exposure,
-              "exposure_s": args.exposure_s, "block": args.block}
-    inputs = {"student": folder, "calibration": args.calibration}
-    with Run.create("segment", config=config, inputs=inputs, device=str(device), root=args.runs_dir) as run:
-        result = run_optical_segmentation(student, calibration, bench_config, images, masks, calib_images, data.num_classes,
-                                          loop, device, run=run, multiplex=args.multiplex, encoding=args.encoding,
-                                          expose=not (args.fixed_exposure or args.exposure_s), exposures_s=args.exposure_s,
-                                          block=args.block)
-        figures = result.as_dict()
-        run.path("optical_segmentation.json").write_text(json.dumps(figures, indent=2, default=float))
-        run.set_metrics(optical=result.optical, digital=result.digital, agreement=result.agreement,
-                        lost_frames=result.lost, backend_ms_p50=result.backend_ms_p50)
-        print(f"optical: {format_scores(result.optical)}")
-        print(f"digital: {format_scores(result.digital)}")
-        print(f"pixel agreement {100 * result.agreement:.2f} % over {result.frames} images ({result.lost} lost)")
-        for level in result.levels:
-            e2e = level["latency"].get("end_to_end", {})
-            print(f"level {level['level']}: {level['out_channels']} channels, {level['masks']} mask(s) ({level['multiplex']}), "
-                  f"latency p50 {e2e.get('p50_ms', float('nan')):.2f} ms")
-        print(f"backend p50 {result.backend_ms_p50:.2f} ms per image; run {run.folder}")
+    """Handler of ``osclc segment``."""
+    options = SegmentOptions(
+        bench=load_config(args.bench, kind="bench"), calibration=Path(args.calibration), student=Path(args.student),
+        dataset=args.dataset, limit=args.limit, loop=load_config(args.loop, kind="loop") if args.loop else LoopConfig(),
+        multiplex=args.multiplex, encoding=args.encoding, block=args.block, fixed_exposure=args.fixed_exposure,
+        exposures_s=tuple(args.exposure_s) if args.exposure_s else None,
+    )
+    done = segment(options, JobContext(device=select_device(args.device), runs_dir=args.runs_dir))
+    result = done.segmentation
+    print(f"optical: {format_scores(result.optical)}")
+    print(f"digital: {format_scores(result.digital)}")
+    print(f"pixel agreement {100 * result.agreement:.2f} % over {result.frames} images ({result.lost} lost)")
+    for level in result.levels:
+        e2e = level["latency"].get("end_to_end", {})
+        print(f"level {level['level']}: {level['out_channels']} channels, {level['masks']} mask(s) ({level['multiplex']}), "
+              f"latency p50 {e2e.get('p50_ms', float('nan')):.2f} ms")
+    print(f"backend p50 {result.backend_ms_p50:.2f} ms per image; run {done.folder}")
     return 0

@@ -7,6 +7,7 @@ puts a unit and a range on each number, so a bad file fails before anything runs
 
 from __future__ import annotations
 
+import json
 import textwrap
 import types
 import typing
@@ -16,29 +17,31 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Tag, ValidationError
 
+from osclc.lab.config.yaml_reader import ConfigReadError, parse_yaml, read_text_bounded
+from osclc.storage import save_text
+
 
 class ConfigError(ValueError):
     """A config that cannot be used; the message names the file, the field, the value and the fix."""
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping from ``path``; raise :class:`ConfigError` for a missing, unreadable or non-mapping file."""
+    """Read a YAML mapping from ``path`` by the strict dialect of :mod:`osclc.lab.config.yaml_reader`; raise
+    :class:`ConfigError` for a missing, special, oversized, unreadable or non-mapping file."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such file; give the path of an existing YAML config")
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; give the path of a YAML config file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read as UTF-8 text ({exc})") from exc
-    try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(read_text_bounded(path))
+    except ConfigReadError as exc:
+        raise ConfigError(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from exc
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -52,7 +55,8 @@ def _format_location(loc: tuple[Any, ...]) -> str:
         if isinstance(item, int):
             parts.append(f"[{item}]")
         else:
-            parts.append(("." if parts else "") + str(item))
+            text = str(item)
+            parts.append(("." if parts else "") + (text if text.isprintable() else repr(text)))
     return "".join(parts) or "(top level)"
 
 
@@ -88,7 +92,8 @@ def _models_in(annotation: Any) -> dict[str, type[BaseModel]]:
 
 
 def format_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> str:
-    """One line per problem: ``source: field.path: message (got value)``, with the allowed keys for unknown ones."""
+    """``source: field.path: message (got value)`` (with the allowed keys for unknown ones): one line for one problem,
+    else a header and one line per problem."""
     lines = [f"{source}: {exc.error_count()} problem(s) in the {model.__name__} config:"]
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -106,13 +111,23 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], source
         if len(shown) > 80:
             shown = shown[:77] + "..."
         lines.append(f"  {where}: {err['msg']} (got {shown})")
+    if len(lines) == 2:  # one problem: one line
+        return f"{source}: {lines[1].strip()}"
     return "\n".join(lines)
 
 
 def validate(data: dict[str, Any], model: type[BaseModel], source: str = "config") -> BaseModel:
-    """Validate a mapping against ``model``; raise :class:`ConfigError` with every problem named."""
+    """Validate a mapping read from a file against ``model`` strictly; raise :class:`ConfigError` with every problem named.
+
+    Strict as JSON is: no coercion (``'5'`` is not a number, ``true`` is not a count, ``4.0`` is not an
+    integer), except that an integer is a valid float; lists are valid tuples.
+    """
     try:
-        return model.model_validate(data)
+        text = json.dumps(data, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: holds a value a config cannot ({exc}); use mappings, lists, strings, numbers, booleans, null") from None
+    try:
+        return model.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, model, source)) from None
 
@@ -127,7 +142,7 @@ def load_config(path: str | Path, kind: str | None = None) -> BaseModel:
         raise ConfigError(
             f"{path}: kind: required field is missing; add a top-level 'kind:' with one of {', '.join(KINDS)}"
         )
-    if found not in KINDS:
+    if not isinstance(found, str) or found not in KINDS:
         raise ConfigError(f"{path}: kind: unknown config kind {found!r}; allowed: {', '.join(KINDS)}")
     if kind is not None and found != kind:
         raise ConfigError(f"{path}: kind: this command needs a {kind!r} config, the file is a {found!r} config")
@@ -270,5 +285,5 @@ def update_readme(path: str | Path) -> bool:
     new = f"{head}{README_START}\n\n{reference_markdown()}\n{README_END}{tail}"
     if new == text:
         return False
-    path.write_text(new, encoding="utf-8")
+    save_text(path, new)
     return True

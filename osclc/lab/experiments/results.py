@@ -8,7 +8,6 @@ into ``results.json`` (one entry per variant: name, ``<metric>_mean``, ``interva
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from osclc.lab.runs import Run  # noqa: E402
 from osclc.models.training.evaluation import mean_interval  # noqa: E402
+from osclc.storage import save_figure, save_json, save_text  # noqa: E402
 
 
 @dataclass
@@ -90,7 +90,7 @@ def _plot(results: Sequence[VariantResult], metric: str, path: Path, title: str)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -100,9 +100,9 @@ def write_results(
     """Write results.json, results.md and results.png into ``run``; returns the markdown table."""
     document = {"title": title, "metric": metric, "confidence": 0.95, "variants": [r.summary(metric) for r in results]}
     document.update(extra or {})
-    run.path("results.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+    save_json(run.path("results.json"), document)
     table = markdown_table(results, metric, title, note)
-    run.path("results.md").write_text(table, encoding="utf-8")
+    save_text(run.path("results.md"), table)
     _plot(results, metric, run.path("results.png"), title)
     run.set_metrics(**{f"{r.name}_{metric}_mean": r.summary(metric)[f"{metric}_mean"] for r in results})
     return table

@@ -48,6 +48,7 @@ from osclc.models.networks.sclc_unet import SCLCUNet, fold_levels  # noqa: E402
 from osclc.models.training.segmentation_metrics import ConfusionMatrix  # noqa: E402
 from osclc.models.training.config import KDConfig, TrainConfig  # noqa: E402
 from osclc.models.training.trainer import train_model  # noqa: E402
+from osclc.storage import save_figure, save_text  # noqa: E402
 
 HELP = "the paper's Table IV (U-Net teacher, SCLC U-Net, KD, detector variants) over seeds"
 DEFAULT_DATASET = "shapes"
@@ -259,7 +260,7 @@ def plot_predictions(models: dict[str, nn.Module], data: DatasetSplits, count: i
             if row == 0:
                 ax.set_title(name, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -281,7 +282,7 @@ def write_tables(run: Run, results: list[VariantResult], extra: dict[str, Any], 
               "first-seed models timed side by side after training (median of repeated calls, best of 3 interleaved rounds); "
               "students folded (one operator per level). Example predictions: predictions.png."]
     table = "\n".join(lines) + "\n"
-    run.path("results.md").write_text(table, encoding="utf-8")
+    save_text(run.path("results.md"), table)
     return table
 
 

@@ -1,61 +1,67 @@
 """``osclc demo``: the whole job on a fresh machine, on the simulated realistic bench, with no arguments.
 
-Steps (each through the other packages' public functions):
+Every step is a job of this package, the very one its command runs:
 
-1. train the teacher CNN on the bundled 8 x 8 digits (``configs/train-teacher-digits.yaml``);
+1. train the teacher CNN on the bundled 8 x 8 digits (:mod:`~osclc.lab.jobs.train`,
+   ``configs/train-teacher-digits.yaml``);
 2. train a detector-aware SCLC student (intensity detector, a few output channels so that one
-   image needs few SLM masks) with knowledge distillation from the teacher
+   image needs few SLM masks) with knowledge distillation from the teacher's last checkpoint
    (``configs/train-student-digits.yaml``);
-3. calibrate the simulated realistic bench (``configs/bench-sim-realistic.yaml``; the
-   calibrations run on its virtual-clock twin, same optics, no waiting);
-4. fold the student and compile it into an optical program, fit the feature normalisation on a
-   few validation images, store the student's backend with the program;
-5. optical inference on the whole test split with the pipelined loop on the real-clock bench
-   (``osclc.lab.jobs.infer``): accuracy, per-stage latency, budget, digital baselines;
+3. calibrate the simulated realistic bench (:mod:`~osclc.lab.jobs.calibrate`,
+   ``configs/bench-sim-realistic.yaml``; the calibrations run on its virtual-clock twin, same optics, no waiting);
+4. compile the student's last checkpoint exactly as ``osclc compile`` does (:mod:`~osclc.lab.jobs.compile`:
+   candidates, feature normalisation on validation images, check on further ones, the student's backend
+   stored with the program), on the virtual-clock twin;
+5. optical inference on the test split with the pipelined loop on the real-clock bench
+   (:mod:`~osclc.lab.jobs.infer`): accuracy, per-stage latency, budget, digital baselines;
 6. hardware-in-the-loop fine-tuning of the backend on captured training features
-   (``osclc.lab.jobs.finetune``), evaluated on the very test frames of step 5.
+   (:mod:`~osclc.lab.jobs.finetune`), evaluated on the very test frames of step 5.
 
-The demo run (command ``demo``) holds the checkpoints, the calibration record, the program, the
-summary table (``demo.md``, ``metrics.json``) and the latency plots; the inference and fine-tuning
-runs sit beside it in the same runs folder.
+The demo run (command ``demo``) holds the calibration record, the program, the summary table
+(``demo.md``, ``metrics.json``, with the folder of every step's run) and the latency plots; each
+step's own run (``train`` x 2, ``calibrate``, ``compile``, ``infer``, ``finetune``) sits beside it in
+the same runs folder.
 """
 
 from __future__ import annotations
 
-import shutil
+import dataclasses
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from osclc.calibration.measure.calibrate import calibrate
-from osclc.calibration.compiler.pipeline import compile_program
-from osclc.calibration.compiler import fit_normalisation
 from osclc.configs import bundled
-from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
-from osclc.lab.backend_files import save_backend
 from osclc.lab.config.files import load_config
-from osclc.lab.jobs.finetune import finetune_program
-from osclc.lab.loop.frame_record import SEGMENT_NAMES
-from osclc.lab.jobs.infer import infer
+from osclc.lab.jobs.calibrate import CalibrateOptions, calibrate_bench
+from osclc.lab.jobs.compile import CompileOptions, compile_student
+from osclc.lab.jobs.context import JobContext, quiet
+from osclc.lab.jobs.finetune import FinetuneOptions, FinetuneReport, finetune_program
+from osclc.lab.jobs.infer import InferOptions, InferResult, infer
+from osclc.lab.jobs.train import TrainJobResult, TrainOptions, train
 from osclc.lab.loop.config import LoopConfig
-from osclc.lab.runs import Run, sha256_file
+from osclc.lab.loop.frame_record import SEGMENT_NAMES
+from osclc.lab.runs import Run
 from osclc.models.data.spec import load_dataset
-from osclc.models.training.evaluation import Accuracy, accuracy_interval, evaluate_classifier
 from osclc.models.folding import fold
 from osclc.models.training.config import TrainConfig
-from osclc.models.training.trainer import train_model
+from osclc.models.training.evaluation import Accuracy, accuracy_interval, evaluate_classifier
+from osclc.storage import save_bytes, save_text
 
 BENCH = "bench-sim-realistic.yaml"
+DATASET = "digits"
 
 
 @dataclass(frozen=True)
 class DemoSettings:
-    """Sizes of the demo (``--quick`` shrinks every one of them)."""
+    """Sizes of the demo (``--quick`` shrinks every one of them): epochs of the teacher, the student and the
+    backend fine-tuning; the student's output channels (= SLM masks per image); validation images of the
+    feature normalisation; test images of the optical inference and train / val images of the fine-tuning
+    (None: all); timed calls of each digital baseline."""
 
     teacher_epochs: int = 20
     student_epochs: int = 30
@@ -90,18 +96,23 @@ def _virtual(config: BenchConfig) -> BenchConfig:
     return config.model_copy(update={"simulation": config.simulation.model_copy(update={"clock": "virtual"})})
 
 
-def _train(config: TrainConfig, data: Any, run: Run, name: str, device: torch.device, teacher: Any = None,
-           teacher_path: Path | None = None) -> tuple[Any, Path, Accuracy]:
-    identity = {"path": str(teacher_path), "sha256": sha256_file(teacher_path)} if teacher_path else None
+def _train_configs(settings: DemoSettings) -> tuple[TrainConfig, TrainConfig]:
+    """The bundled teacher and student configs with the demo's epochs; the student reads out by intensity
+    through ``settings.student_channels`` output channels (its teacher is set once the teacher is trained)."""
+    teacher = load_config(bundled("train-teacher-digits.yaml"), kind="train")
+    student = load_config(bundled("train-student-digits.yaml"), kind="train")
+    assert isinstance(teacher, TrainConfig) and isinstance(student, TrainConfig)
+    arch = student.arch.model_copy(
+        update={"channels": [settings.student_channels], "pools": None, "strides": None, "detector": "intensity"}
+    )
+    return (teacher.model_copy(update={"epochs": settings.teacher_epochs}),
+            student.model_copy(update={"epochs": settings.student_epochs, "arch": arch}))
 
-    def on_epoch(result: Any) -> None:
-        run.append(f"{name}_epochs", [result.as_row()])
 
-    result = train_model(config, data, teacher=teacher, teacher_identity=identity, device=device,
-                         checkpoint_dir=run.path(name), on_epoch=on_epoch, progress=True)
-    checkpoint = result.best or result.last
-    accuracy = evaluate_classifier(result.model, data.test, data.num_classes, device).accuracy
-    return result.model, Path(checkpoint), accuracy
+def _trained(result: TrainJobResult) -> tuple[Path, Accuracy]:
+    """The ``last`` checkpoint of a train job (the weights its test accuracy is of) and that accuracy."""
+    assert result.last is not None and result.accuracy is not None, "the demo runs in one process: it writes its runs"
+    return result.last, result.accuracy
 
 
 def _accuracy_row(name: str, acc: Accuracy | dict[str, Any], latency: dict[str, Any] | None) -> dict[str, Any]:
@@ -109,96 +120,89 @@ def _accuracy_row(name: str, acc: Accuracy | dict[str, Any], latency: dict[str, 
     return {"model": name, **{k: value[k] for k in ("accuracy", "low", "high", "n")}, **(latency or {})}
 
 
-def run_demo(
-    quick: bool = False,
-    device: torch.device | None = None,
-    runs_dir: str | Path | None = None,
-    say: Callable[[str], None] = tqdm.write,
-) -> DemoResult:
+def run_demo(settings: DemoSettings = DemoSettings(), context: JobContext = JobContext(say=tqdm.write)) -> DemoResult:
     """Run every step of the module docstring; returns the demo run and the table."""
     start = time.perf_counter()
-    settings = DemoSettings.quick() if quick else DemoSettings()
-    device = device or torch.device("cpu")
-    data = load_dataset("digits")
+    say = context.say
+    steps_context = dataclasses.replace(context, say=quiet)  # the steps' own lines (epochs) stay in their runs
     bench_config = load_config(bundled(BENCH), kind="bench")
-    steps = tqdm(total=6, desc="osclc demo", unit="step")
+    assert isinstance(bench_config, BenchConfig)
+    teacher_cfg, student_cfg = _train_configs(settings)
+    steps = tqdm(total=6, desc="osclc demo", unit="step", disable=not context.progress)
     with Run.create("demo", config={"settings": asdict(settings), "bench": bench_config.model_dump(mode="json")},
-                    device=str(device), root=runs_dir) as run:
+                    device=str(context.device), root=context.runs_dir, argv=context.argv_list) as run:
         say(f"demo run {run.folder}")
-        teacher_cfg = load_config(bundled("train-teacher-digits.yaml"), kind="train")
-        teacher_cfg = teacher_cfg.model_copy(update={"epochs": settings.teacher_epochs})
         steps.set_postfix_str("training the teacher")
-        teacher, teacher_path, teacher_acc = _train(teacher_cfg, data, run, "teacher", device)
+        taught = train(TrainOptions(role="teacher", config=teacher_cfg), steps_context)
+        teacher_path, teacher_acc = _trained(taught)
         say(f"teacher (digital): test accuracy {teacher_acc}")
         steps.update()
 
-        student_cfg = load_config(bundled("train-student-digits.yaml"), kind="train")
-        arch = student_cfg.arch.model_copy(
-            update={"channels": [settings.student_channels], "pools": None, "strides": None, "detector": "intensity"}
-        )
-        student_cfg = student_cfg.model_copy(update={"epochs": settings.student_epochs, "arch": arch, "teacher": str(teacher_path)})
         steps.set_postfix_str("training the student with KD")
-        student, student_path, student_acc = _train(student_cfg, data, run, "student", device, teacher, teacher_path)
+        learned = train(TrainOptions(role="student", config=student_cfg, teacher=teacher_path), steps_context)
+        student_path, student_acc = _trained(learned)
         say(f"student (digital): test accuracy {student_acc}")
         steps.update()
 
         steps.set_postfix_str("calibrating the bench")
-        with open_bench(_virtual(bench_config)) as bench:
-            calibration = calibrate(bench, "all", run_id=run.run_id, progress=lambda what: say(f"calibrating: {what}"))
-        calibration_path = calibration.record.save(run.path("calibration.json"))
-        run.set_metrics(calibration_fits=calibration.record.fits, calibration_stats=calibration.record.stats)
+        calibrated = calibrate_bench(CalibrateOptions(bench=_virtual(bench_config), out=run.path("calibration.json"),
+                                                      bench_file=bundled(BENCH)), context)
+        run.set_metrics(calibration_fits=calibrated.record.fits, calibration_stats=calibrated.record.stats)
         steps.update()
 
         steps.set_postfix_str("compiling the student")
-        folded = fold(student.to("cpu").eval()).eval()
-        folded_acc = evaluate_classifier(folded, data.test, data.num_classes, torch.device("cpu")).accuracy
-        program = compile_program(folded, calibration.record, bench_config)
-        images = data.val.x[: settings.normalise_images]
-        with torch.no_grad():
-            digital = folded.features(images).numpy()
-        with open_bench(_virtual(bench_config)) as bench:
-            normalisation = fit_normalisation(bench, program, digital, images.numpy())
-        program_dir = program.save(run.path("program"))
-        save_backend(program_dir, student.backend, {"source": "student", "checkpoint": str(student_path)})
+        data = load_dataset(DATASET)
+        folded_acc = evaluate_classifier(fold(learned.model.to("cpu").eval()).eval(), data.test, data.num_classes,
+                                         torch.device("cpu")).accuracy
+        compiled = compile_student(CompileOptions(
+            checkpoint=student_path, calibration=calibrated.out, bench=_virtual(bench_config), out=run.path("program"),
+            normalise_images=settings.normalise_images, bench_file=bundled(BENCH),
+        ), steps_context)
+        program, program_dir = compiled.program, compiled.program_dir
+        normalisation = program.info["normalisation"]
         say(f"program: {program.multiplex} multiplexing, {len(program.patterns)} mask(s), feature correlation "
             f"{min(normalisation['correlation']):.3f} .. {max(normalisation['correlation']):.3f}")
         steps.update()
 
         steps.set_postfix_str("optical inference")
-        inferred = infer(bench_config, program_dir, "digits", LoopConfig(), device, limit=settings.infer_limit,
-                         student=student_path, teacher=teacher_path, runs_dir=runs_dir, baseline_repeat=settings.baseline_repeat)
+        inferred = infer(InferOptions(bench=bench_config, program=program_dir, dataset=DATASET, limit=settings.infer_limit,
+                                      student=student_path, teacher=teacher_path, baseline_repeat=settings.baseline_repeat),
+                         steps_context)
         for name in ("latency_hist.png", "latency_breakdown.png", "latency.md"):
-            shutil.copy(inferred.folder / name, run.path(name))
+            save_bytes(run.path(name), (inferred.folder / name).read_bytes())
         say(f"optical inference: run {inferred.folder}")
         steps.update()
 
         steps.set_postfix_str("fine-tuning the backend")
-        tuned = finetune_program(
-            _virtual(bench_config), program_dir, "digits", LoopConfig(pacing="free"), device, student=student_path,
-            epochs=settings.finetune_epochs, limit=settings.finetune_limit, test_features=inferred.outcome.features,
-            runs_dir=runs_dir,
-        )
+        tuned = finetune_program(FinetuneOptions(
+            bench=_virtual(bench_config), program=program_dir, dataset=DATASET, loop=LoopConfig(pacing="free"),
+            student=student_path, epochs=settings.finetune_epochs, limit=settings.finetune_limit,
+        ), steps_context, test_features=inferred.outcome.features)
         steps.update()
         steps.close()
 
         rows, stages = _table_rows(teacher_acc, student_acc, folded_acc, inferred, tuned)
         seconds = time.perf_counter() - start
         text = format_table(rows, stages, inferred.budget.latency_s * 1e3)
-        run.path("demo.md").write_text(
+        runs = {"teacher": taught.folder, "student": learned.folder, "calibrate": calibrated.folder,
+                "compile": compiled.folder, "infer": inferred.folder, "finetune": tuned.folder}
+        save_text(
+            run.path("demo.md"),
             "# osclc demo\n\n```\n" + text + "\n```\n\n"
-            f"Optical inference run: `{inferred.folder}`; fine-tuning run: `{tuned.folder}`; "
-            f"calibration `{calibration_path.name}`, program `program/`; {seconds:.0f} s in all.\n"
+            + "Runs of the steps: " + ", ".join(f"{step} `{folder}`" for step, folder in runs.items())
+            + f"; calibration `{calibrated.out.name}`, program `program/`; {seconds:.0f} s in all.\n"
         )
         run.set_metrics(table=rows, stages=stages, seconds=seconds, infer_run=str(inferred.folder),
-                        finetune_run=str(tuned.folder), recovered_fraction=tuned.recovered)
+                        finetune_run=str(tuned.folder), runs={step: str(folder) for step, folder in runs.items()},
+                        recovered_fraction=tuned.recovered)
         run.add_input("teacher", teacher_path)
         run.add_input("student", student_path)
     return DemoResult(run.folder, rows, stages, inferred.folder, tuned.folder, seconds, inferred.budget.latency_s * 1e3)
 
 
 def _table_rows(
-    teacher_acc: Accuracy, student_acc: Accuracy, folded_acc: Accuracy, inferred: Any, tuned: Any
-) -> tuple[list[dict[str, Any]], dict]:
+    teacher_acc: Accuracy, student_acc: Accuracy, folded_acc: Accuracy, inferred: InferResult, tuned: FinetuneReport
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
     baselines = inferred.metrics.get("baselines") or {}
 
     def digital(name: str) -> dict[str, Any] | None:

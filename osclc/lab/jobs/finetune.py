@@ -26,13 +26,15 @@ from osclc.calibration.record import bench_config_hash
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import save_backend
+from osclc.lab.jobs.context import JobContext
 from osclc.lab.jobs.infer import resolve_backend
-from osclc.lab.loop.runner import run_loop
 from osclc.lab.loop.config import LoopConfig
+from osclc.lab.loop.runner import run_loop
+from osclc.lab.plots.training import plot_finetune_history
 from osclc.lab.runs import Run
-from osclc.models.training.checkpoints import load_checkpoint
 from osclc.models.data.spec import load_dataset
 from osclc.models.folding import fold
+from osclc.models.training.checkpoints import load_checkpoint
 
 
 def fit_channel_affine(camera: np.ndarray, digital: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,40 +149,57 @@ def _predict(backend: nn.Module, features: np.ndarray, device: torch.device) -> 
     return out
 
 
-def finetune_program(
-    bench_config: BenchConfig,
-    program_dir: str | Path,
-    dataset: str,
-    loop: LoopConfig,
-    device: torch.device,
-    *,
-    student: str | Path | None = None,
-    epochs: int = 100,
-    lr: float = 1e-2,
-    seed: int = 0,
-    limit: int | None = None,
-    test_features: np.ndarray | None = None,
-    runs_dir: str | Path | None = None,
-    argv: list[str] | None = None,
-    progress: bool = True,
-) -> FinetuneReport:
-    """Capture the train / val / test features of ``dataset`` through the bench, retrain the backend, save it.
+@dataclass(frozen=True)
+class FinetuneOptions:
+    """What to fine-tune on which bench.
 
-    The frontend (the program) is unchanged; the backend stored in ``program_dir`` (or the
+    - ``bench``: the bench config the program was compiled for;
+    - ``program``: the optical program folder; the retrained backend is saved into it;
+    - ``dataset``: dataset spec, e.g. ``digits``; ``seed``: its split seed and the training seed;
+    - ``loop``: the loop settings of the captures;
+    - ``student``: student checkpoint: the starting backend when the program stores none, the digital
+      accuracy, and the per-channel gain/offset fit;
+    - ``epochs``: full-batch epochs of backend training (>= 0); ``lr``: Adam learning rate (> 0);
+    - ``limit``: at most ``limit`` images of the train and val splits (the test split is whole).
+    """
+
+    bench: BenchConfig
+    program: Path
+    dataset: str
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    student: Path | None = None
+    epochs: int = 100
+    lr: float = 1e-2
+    seed: int = 0
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.lr <= 0:
+            raise ValueError(f"fine-tuning needs epochs >= 0 and lr > 0, got epochs={self.epochs}, lr={self.lr}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"--limit {self.limit}: give at least 1 image")
+
+
+def finetune_program(
+    options: FinetuneOptions, context: JobContext = JobContext(), test_features: np.ndarray | None = None,
+) -> FinetuneReport:
+    """Capture the train / val / test features of ``options.dataset`` through the bench, retrain the backend, save it.
+
+    The frontend (the program) is unchanged; the backend stored in ``options.program`` (or the
     ``student``'s) is retrained on the captured training features and the result is written back
-    into ``program_dir`` (``backend.safetensors`` / ``backend.json``). Test accuracy before and after
+    into the program folder (``backend.safetensors`` / ``backend.json``). Test accuracy before and after
     is measured on the same captured test features; with ``student`` also the digital student's.
-    ``limit`` caps the images of the train and val splits (the test split is always whole).
     ``test_features`` ``[n, C_out, h, w]``: features of the first ``n`` test images already captured
     through this program (e.g. by an ``osclc infer`` run, NaN for lost frames); the before/after
     comparison then uses exactly those frames and the test split is not captured again.
     """
-    program = OpticalProgram.load(program_dir, bench_hash=bench_config_hash(bench_config))
+    device, program_dir, student = context.device, options.program, options.student
+    program = OpticalProgram.load(program_dir, bench_hash=bench_config_hash(options.bench))
     backend, backend_source = resolve_backend(program_dir, student, device)
-    data = load_dataset(dataset, image_size=program.input_size, channels=program.in_channels, seed=seed)
+    data = load_dataset(options.dataset, image_size=program.input_size, channels=program.in_channels, seed=options.seed)
     splits = {name: getattr(data, name) for name in ("train", "val", "test")}
     n_test = len(splits["test"]) if test_features is None else len(test_features)
-    caps = {"train": limit, "val": limit, "test": n_test}
+    caps = {"train": options.limit, "val": options.limit, "test": n_test}
     arrays = {name: (s.x.numpy()[: caps[name]], s.y.numpy()[: caps[name]]) for name, s in splits.items()}
     expected = (len(arrays["test"][1]), program.out_channels, *program.out_size)
     if test_features is not None and tuple(test_features.shape) != expected:
@@ -188,16 +207,16 @@ def finetune_program(
     inputs: dict[str, str | Path] = {"program": program_dir}
     if student:
         inputs["student"] = student
-    config = {"bench": bench_config.model_dump(mode="json"), "loop": loop.model_dump(mode="json"), "dataset": dataset,
-              "epochs": epochs, "lr": lr, "seed": seed, "limit": limit}
-    with Run.create("finetune", config=config, inputs=inputs, device=str(device), root=runs_dir, argv=argv) as run:
+    config = {"bench": options.bench.model_dump(mode="json"), "loop": options.loop.model_dump(mode="json"),
+              "dataset": options.dataset, "epochs": options.epochs, "lr": options.lr, "seed": options.seed, "limit": options.limit}
+    with Run.create("finetune", config=config, inputs=inputs, device=str(device), root=context.runs_dir, argv=context.argv_list) as run:
         features = {} if test_features is None else {"test": np.asarray(test_features, dtype=np.float32)}
-        with open_bench(bench_config, emission=True) as bench:
+        with open_bench(options.bench, emission=True) as bench:
             for name, (x, y) in arrays.items():
                 if name in features:
                     continue
-                outcome = run_loop(bench, program, x, y, loop, run=run, stream=f"capture_{name}", keep_features=True,
-                                   progress=f"capturing {name}" if progress else None)
+                outcome = run_loop(bench, program, x, y, options.loop, run=run, stream=f"capture_{name}", keep_features=True,
+                                   progress=f"capturing {name}" if context.progress else None)
                 features[name] = outcome.features
         digital_train, digital_acc = None, None
         if student:
@@ -209,7 +228,7 @@ def finetune_program(
             digital_acc = float(np.mean(test_pred == arrays["test"][1]))
         result = finetune_backend(
             backend, features["train"], arrays["train"][1], features["val"], arrays["val"][1],
-            digital_train_features=digital_train, epochs=epochs, lr=lr, seed=seed, device=device,
+            digital_train_features=digital_train, epochs=options.epochs, lr=options.lr, seed=options.seed, device=device,
         )
         y_test = arrays["test"][1]
         before = float(np.mean(_predict(backend, features["test"], device) == y_test))
@@ -226,19 +245,5 @@ def finetune_program(
         }
         run.set_metrics(**summary)
         path = save_backend(program_dir, result.backend, {"source": "finetune", "run": run.run_id, **summary})
-        _plot_history(result.history, run.path("finetune.png"))
+        plot_finetune_history(result.history, run.path("finetune.png"))
     return FinetuneReport(run.folder, digital_acc, before, after, recovered, result, path)
-
-
-def _plot_history(history: list[dict[str, float]], target: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot([h["epoch"] for h in history], [h["val_accuracy"] for h in history])
-    ax.set(xlabel="epoch", ylabel="validation accuracy (captured features)", title="backend fine-tuning on the bench")
-    fig.tight_layout()
-    fig.savefig(target, dpi=110)
-    plt.close(fig)

@@ -1,4 +1,4 @@
-"""One optical inference job: load the program, its backend and the data, run the loop on the bench, record it.
+"""The infer job: load the program, its backend and the data, run the loop on the bench, record it.
 
 Used by ``osclc infer`` and ``osclc demo``. The run (command ``infer``) holds the bench and loop
 configs, the program / student / teacher identities, the budget predicted from the bench config
@@ -8,9 +8,9 @@ its Wilson 95 % interval, and the latency report with its plots (:mod:`osclc.lab
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -21,15 +21,16 @@ from osclc.calibration.record import bench_config_hash
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import has_backend, load_backend
+from osclc.lab.jobs.context import JobContext
 from osclc.lab.latency.budget import LatencyBudget, predict_budget
-from osclc.lab.loop.device_timing import repeat_timing
 from osclc.lab.latency.report import write_latency_report
 from osclc.lab.latency.stats import percentile
-from osclc.lab.loop.runner import LoopOutcome, run_loop
 from osclc.lab.loop.config import LoopConfig
+from osclc.lab.loop.device_timing import repeat_timing
+from osclc.lab.loop.runner import LoopOutcome, run_loop
 from osclc.lab.runs import Run
-from osclc.models.training.checkpoints import load_checkpoint
 from osclc.models.data.spec import load_dataset
+from osclc.models.training.checkpoints import load_checkpoint
 from osclc.models.training.evaluation import accuracy_interval
 
 
@@ -70,66 +71,80 @@ def measure_compute_once(program: OpticalProgram, backend: nn.Module, device: to
     return percentile(readout_ms, 50) / 1e3, percentile(backend_ms, 50) / 1e3
 
 
-def infer(
-    bench_config: BenchConfig,
-    program_dir: str | Path,
-    dataset: str,
-    loop: LoopConfig,
-    device: torch.device,
-    *,
-    limit: int | None = None,
-    split: str = "test",
-    seed: int = 0,
-    student: str | Path | None = None,
-    teacher: str | Path | None = None,
-    backend: nn.Module | None = None,
-    runs_dir: str | Path | None = None,
-    argv: list[str] | None = None,
-    progress: bool = True,
-    baseline_repeat: int = 30,
-) -> InferResult:
-    """Run the ``split`` images of ``dataset`` (first ``limit``) through the bench and record the run.
+@dataclass(frozen=True)
+class InferOptions:
+    """What to run through the bench.
+
+    - ``bench``: the bench config the program was compiled for;
+    - ``program``: the optical program folder (``osclc compile``);
+    - ``dataset``: dataset spec, e.g. ``digits``; ``split``: ``train``, ``val`` or ``test``; ``seed``: its split seed;
+    - ``limit``: only the first ``limit`` images of the split (>= 1; None: all);
+    - ``loop``: the loop settings (queues, batching, retries, pacing);
+    - ``student``: student checkpoint: the backend when the program stores none, and timed as a digital baseline;
+    - ``teacher``: teacher checkpoint, timed as a digital baseline;
+    - ``baseline_repeat``: timed calls of each digital baseline (>= 1).
+    """
+
+    bench: BenchConfig
+    program: Path
+    dataset: str
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    limit: int | None = None
+    split: Literal["train", "val", "test"] = "test"
+    seed: int = 0
+    student: Path | None = None
+    teacher: Path | None = None
+    baseline_repeat: int = 30
+
+    def __post_init__(self) -> None:
+        if self.split not in ("train", "val", "test"):
+            raise ValueError(f"split {self.split!r}: use train, val or test")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"--limit {self.limit}: give at least 1 image")
+        if self.baseline_repeat < 1:
+            raise ValueError(f"baseline_repeat {self.baseline_repeat}: time each baseline at least once")
+
+
+def infer(options: InferOptions, context: JobContext = JobContext(), backend: nn.Module | None = None) -> InferResult:
+    """Run the ``options.split`` images of ``options.dataset`` (first ``limit``) through the bench and record the run.
 
     ``backend`` overrides :func:`resolve_backend`. SIGINT / SIGTERM end the run as ``aborted`` with
     the bench left safe; frames committed before stay readable.
     """
-    program = OpticalProgram.load(program_dir, bench_hash=bench_config_hash(bench_config))
+    device = context.device
+    program = OpticalProgram.load(options.program, bench_hash=bench_config_hash(options.bench))
     if backend is None:
-        backend, backend_source = resolve_backend(program_dir, student, device)
+        backend, backend_source = resolve_backend(options.program, options.student, device)
     else:
         backend_source = "given by the caller"
-    if split not in ("train", "val", "test"):
-        raise ValueError(f"split {split!r}: use train, val or test")
-    if limit is not None and limit < 1:
-        raise ValueError(f"--limit {limit}: give at least 1 image")
-    data = load_dataset(dataset, image_size=program.input_size, channels=program.in_channels, seed=seed)
-    part = getattr(data, split)
-    images = part.x.numpy()[:limit]
-    labels = part.y.numpy()[:limit]
-    inputs: dict[str, str | Path] = {"program": program_dir}
-    if student:
-        inputs["student"] = student
-    if teacher:
-        inputs["teacher"] = teacher
-    config = {"bench": bench_config.model_dump(mode="json"), "loop": loop.model_dump(mode="json"),
-              "dataset": dataset, "split": split, "limit": limit, "seed": seed}
-    with Run.create("infer", config=config, inputs=inputs, device=str(device), root=runs_dir, argv=argv) as run:
+    data = load_dataset(options.dataset, image_size=program.input_size, channels=program.in_channels, seed=options.seed)
+    part = getattr(data, options.split)
+    images = part.x.numpy()[: options.limit]
+    labels = part.y.numpy()[: options.limit]
+    inputs: dict[str, str | Path] = {"program": options.program}
+    if options.student:
+        inputs["student"] = options.student
+    if options.teacher:
+        inputs["teacher"] = options.teacher
+    config = {"bench": options.bench.model_dump(mode="json"), "loop": options.loop.model_dump(mode="json"),
+              "dataset": options.dataset, "split": options.split, "limit": options.limit, "seed": options.seed}
+    with Run.create("infer", config=config, inputs=inputs, device=str(device), root=context.runs_dir, argv=context.argv_list) as run:
         readout_s, backend_s = measure_compute_once(program, backend, device)
         budget = predict_budget(
-            bench_config, masks=len(program.patterns), readout_s=readout_s, backend_s=backend_s,
+            options.bench, masks=len(program.patterns), readout_s=readout_s, backend_s=backend_s,
             exposure_s=program.exposure_s.tolist(), frames=program.frames.tolist(),
         )
         run.set_metrics(budget=budget.as_dict(), backend_source=backend_source, multiplex=program.multiplex)
-        with open_bench(bench_config, emission=True) as bench:
+        with open_bench(options.bench, emission=True) as bench:
             outcome = run_loop(
-                bench, program, images, labels, loop, backend=backend, device=device, run=run, keep_features=True,
-                progress="optical inference" if progress else None,
+                bench, program, images, labels, options.loop, backend=backend, device=device, run=run, keep_features=True,
+                progress="optical inference" if context.progress else None,
             )
         correct = int(np.sum(outcome.predictions == outcome.labels))
         acc = accuracy_interval(correct, len(labels))
         metrics = {"accuracy": acc.as_dict(), "frames": outcome.frames, "lost_frames": outcome.lost}
         run.set_metrics(**metrics)
-        report = write_latency_report(run.folder, device, teacher, student, repeat=baseline_repeat)
+        report = write_latency_report(run.folder, device, options.teacher, options.student, repeat=options.baseline_repeat)
         metrics["latency"] = report["report"]
         metrics["baselines"] = report["baselines"]
         run.set_metrics(latency=report["report"], baselines=report["baselines"])

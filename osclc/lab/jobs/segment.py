@@ -1,10 +1,13 @@
-"""Optical segmentation: the SCLC U-Net's frontend on a bench, one compiled program per level.
+"""The segment job: the SCLC U-Net's frontend on a bench, one compiled program per level.
+
+Used by ``osclc segment`` (:func:`segment`: load, run, record); :func:`run_optical_segmentation` is its
+engine, for callers that hold the student and the images already.
 
 Every level of the folded student (:func:`~osclc.models.networks.sclc_unet.fold_levels`) is its own
 operator ``K_eff_l`` and its own readout (a skip connection), so it is compiled into its own
 optical program (:func:`osclc.calibration.compiler.pipeline.compile_program`) and normalised against the
 digital detector outputs on a few validation images
-(:func:`osclc.calibration.compiler.normalisation.fit_normalisation`). Each level's program then runs over
+(:func:`osclc.calibration.execute.fit_normalisation`). Each level's program then runs over
 the test images through the pipelined loop (:func:`osclc.lab.loop.runner.run_loop`, stream
 ``frames_level<l>``, features kept), and the electronic backend (crop, readout gain/offset,
 U-Net decoder) turns the measured feature maps of all levels into per-pixel logits.
@@ -18,26 +21,31 @@ prediction for the levels' masks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 from osclc.calibration.compiler.pipeline import compile_program
+from osclc.calibration.compiler import fit_normalisation
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
-from osclc.calibration.compiler import fit_normalisation
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
+from osclc.lab.jobs.context import JobContext
 from osclc.lab.latency.budget import predict_budget
-from osclc.lab.loop.device_timing import timed_call
 from osclc.lab.latency.report import analyze_frames
 from osclc.lab.latency.stats import percentile
-from osclc.lab.loop.runner import run_loop
 from osclc.lab.loop.config import LoopConfig
+from osclc.lab.loop.device_timing import timed_call
+from osclc.lab.loop.runner import run_loop
 from osclc.lab.runs import Run, iter_records
+from osclc.models.data.spec import load_dataset
 from osclc.models.networks.sclc_unet import FoldedSCLCUNet, SCLCUNet, fold_levels
+from osclc.models.training.checkpoints import checkpoint_folder, load_checkpoint
 from osclc.models.training.segmentation_metrics import ConfusionMatrix
+from osclc.storage import save_json
 
 NORMALISATION_IMAGES = 8
 """Validation images each level's readout gain/offset is fitted on."""
@@ -120,7 +128,7 @@ def run_optical_segmentation(
     ``masks`` ``[N, S, S]`` are the ground truth (255 = ignore); ``normalisation_images`` (validation
     images, never the test ones) fit each level's readout gain/offset. Records go to ``run``.
     ``expose``: let the normaliser set the camera exposure of each mask of each level
-    (:func:`~osclc.calibration.compiler.exposure.auto_expose`), else keep the compiled one (``exposures_s``:
+    (:func:`~osclc.calibration.execute.auto_expose`), else keep the compiled one (``exposures_s``:
     one per level, used for every mask of that level; or the config's). ``block``: double-phase checkerboard square (SLM pixels), see :func:`compile_levels`.
     """
     if student.detector.mode != "intensity":
@@ -163,3 +171,72 @@ def run_optical_segmentation(
         optical=optical.summary(), digital=digital.summary(), agreement=agreement, frames=len(images),
         lost=int(lost.sum()), levels=levels, backend_ms_p50=backend_p50, budget=budget.as_dict(),
     )
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """What to run optically, on which bench.
+
+    - ``bench``: the bench config; ``calibration``: its calibration record (``osclc calibrate all``);
+    - ``student``: an SCLC U-Net checkpoint (detector ``intensity``);
+    - ``dataset``: dataset spec (None: the one the student was trained on); ``limit``: test images to run (>= 1);
+    - ``loop``: the loop settings; ``multiplex``, ``encoding``: of every level's program;
+    - ``exposures_s``: camera exposure (s) of each level's program, one per level (implies no auto-exposure);
+    - ``block``: double-phase checkerboard square (SLM pixels; None: the compiler's);
+    - ``fixed_exposure``: no auto-exposure: keep ``exposures_s``, or the bench config's exposure, for every level.
+    """
+
+    bench: BenchConfig
+    calibration: Path
+    student: Path
+    dataset: str | None = None
+    limit: int = 32
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    multiplex: str = "auto"
+    encoding: str = DEFAULT_ENCODING
+    exposures_s: tuple[float, ...] | None = None
+    block: int | None = None
+    fixed_exposure: bool = False
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError(f"--limit {self.limit}: give at least 1 image")
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """The ``segment`` run folder and the figures written into its ``optical_segmentation.json``."""
+
+    folder: Path
+    segmentation: OpticalSegmentation
+
+
+def segment(options: SegmentOptions, context: JobContext = JobContext()) -> SegmentResult:
+    """Load the student and the data, run :func:`run_optical_segmentation` in a ``segment`` run, write its figures."""
+    calibration = CalibrationRecord.load(options.calibration, bench_config=options.bench)
+    folder = checkpoint_folder(options.student)
+    student, meta = load_checkpoint(folder)
+    if not isinstance(student, SCLCUNet):
+        raise ValueError(f"{folder}: is a {meta.arch.variant!r} model; osclc segment runs an SCLC U-Net (variant sclc_unet)")
+    saved = meta.train_config or {}
+    spec = options.dataset or meta.dataset
+    data = load_dataset(spec, meta.image_size, meta.in_channels, int(saved.get("split_seed", 0)), float(saved.get("val_fraction", 0.1)))
+    if len(data.val) == 0:
+        raise ValueError(f"{spec}: no validation images to fit the readouts on; train with val_fraction > 0")
+    images, masks = data.test.x[: options.limit].numpy(), data.test.y[: options.limit].numpy()
+    calib_images = data.val.x[:NORMALISATION_IMAGES].numpy()
+    exposures = list(options.exposures_s) if options.exposures_s is not None else None
+    config = {"bench": options.bench.model_dump(mode="json"), "loop": options.loop.model_dump(mode="json"), "dataset": spec,
+              "limit": options.limit, "multiplex": options.multiplex, "encoding": options.encoding,
+              "fixed_exposure": options.fixed_exposure, "exposure_s": exposures, "block": options.block}
+    inputs = {"student": folder, "calibration": options.calibration}
+    with Run.create("segment", config=config, inputs=inputs, device=str(context.device), root=context.runs_dir,
+                    argv=context.argv_list) as run:
+        result = run_optical_segmentation(student, calibration, options.bench, images, masks, calib_images, data.num_classes,
+                                          options.loop, context.device, run=run, multiplex=options.multiplex,
+                                          encoding=options.encoding, expose=not (options.fixed_exposure or exposures),
+                                          exposures_s=exposures, block=options.block)
+        save_json(run.path("optical_segmentation.json"), result.as_dict(), default=float)
+        run.set_metrics(optical=result.optical, digital=result.digital, agreement=result.agreement,
+                        lost_frames=result.lost, backend_ms_p50=result.backend_ms_p50)
+    return SegmentResult(run.folder, result)

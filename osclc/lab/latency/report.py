@@ -8,7 +8,6 @@ budget predicted from the bench config and the digital baselines timed on the sa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -22,6 +21,7 @@ from osclc.lab.latency.baselines import load_baselines, time_models  # noqa: E40
 from osclc.lab.loop.frame_record import BOUNDARIES, SEGMENT_NAMES, STREAM  # noqa: E402
 from osclc.lab.latency.stats import percentile, stage_report  # noqa: E402
 from osclc.lab.runs import read_run  # noqa: E402
+from osclc.storage import save_figure, save_json, save_text  # noqa: E402
 
 
 class NoFramesError(ValueError):
@@ -123,7 +123,7 @@ def plot_histogram(records: Sequence[Mapping[str, Any]], target: Path, predicted
     ax.set(xlabel="end-to-end latency (ms)", ylabel="frames", title="optical inference latency")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(target, dpi=110)
+    save_figure(fig, target, dpi=110)
     plt.close(fig)
 
 
@@ -157,7 +157,7 @@ def plot_breakdown(
     ax.set(xlabel="median time (ms)", title="per-stage breakdown")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    fig.savefig(target, dpi=110)
+    save_figure(fig, target, dpi=110)
     plt.close(fig)
 
 
@@ -186,9 +186,9 @@ def write_latency_report(
     baselines = time_models(models, example, device, repeat=repeat, batch=batch) if models else {}
     title = f"run {info.run_id}"
     text = markdown_report(title, report, budget, baselines, device=str(device))
-    info.folder.joinpath("latency.md").write_text(text)
+    save_text(info.folder / "latency.md", text)
     plot_histogram(records, info.folder / "latency_hist.png", None if not budget else budget["latency_s"] * 1e3)
     plot_breakdown(report, info.folder / "latency_breakdown.png", budget, baselines)
     payload = {"report": report, "budget": budget, "baselines": baselines, "device": str(device)}
-    info.folder.joinpath("latency.json").write_text(json.dumps(payload, indent=2))
+    save_json(info.folder / "latency.json", payload)
     return {**payload, "markdown": text}

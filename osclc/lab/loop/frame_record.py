@@ -2,7 +2,7 @@
 
 One row per frame, in frame order, lost frames included::
 
-    {"index": 12, "label": 3, "prediction": 3, "status": "ok" | "lost", "lost": null | {"stage", "error", "attempts"},
+    {"index": 12, "label": 3, "prediction": 3, "status": "ok" | "lost", "lost": null | {"stage", "error", "attempts", "cause"},
      "attempts": {"optical": 1, ...}, "stamps_ns": {boundary: ns, ...},
      "captures": [{"frame_index", "mask", "frames", "slm_settled_ns", "exposure_start_ns", "exposure_end_ns",
                    "received_ns", "device_timestamp_ns"}, ...],

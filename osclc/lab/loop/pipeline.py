@@ -8,7 +8,7 @@ itself; ``now_ns`` is the clock (``perf_counter_ns`` unless a bench runs on a vi
 
 Losses are never silent: a stage that raises one of the ``retryable`` exceptions (a timeout, a
 dropped frame; by default ``TimeoutError``) is called again on the same item up to ``retries`` times; after that the item is
-marked lost (stage, error, attempts), skips the later stages and still reaches the sink, or, with
+marked lost (stage, error, attempts, cause), skips the later stages and still reaches the sink, or, with
 ``on_lost="fail"``, stops the pipeline with :class:`FrameLostError`. Any other exception in a stage
 stops every worker and is raised again in the thread that called :meth:`Pipeline.run`; so are
 ``KeyboardInterrupt`` and SIGTERM (``RunAborted``) arriving there, after the workers are stopped.
@@ -54,7 +54,8 @@ class PipelineItem:
 
     ``payload`` is what the source gave; stages put their outputs in ``data``; ``stamps`` maps a
     boundary name to ``time.perf_counter_ns()``; ``attempts`` counts calls per stage; ``lost`` is
-    ``None`` or ``{"stage", "error", "attempts"}`` when the frame was given up.
+    ``None`` or ``{"stage", "error", "attempts", "cause"}`` when the frame was given up (``cause``: the
+    exception's ``cause`` attribute, else its type name).
     """
 
     index: int
@@ -72,21 +73,22 @@ class PipelineItem:
 
 @dataclass(frozen=True)
 class Stage:
-    """A pipeline stage: ``fn(item)`` fills ``item.data`` (or ``fn(items)`` when ``batch > 1``).
+    """A pipeline stage: ``fn(item)`` fills ``item.data``; a batching stage (``batch`` set) gets ``fn(items)``.
 
-    With ``batch > 1`` the worker takes the first waiting item and every other item already queued,
-    up to ``batch`` of them, and calls ``fn`` once on the list (it never waits to fill a batch).
+    With ``batch`` set, the worker takes the first waiting item and every other item already queued,
+    up to ``batch`` of them, and calls ``fn`` once on the list (it never waits to fill a batch); ``batch=1``
+    calls it on a list of one item.
     """
 
     name: str
     fn: Callable[[Any], None]
-    batch: int = 1
+    batch: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name or "." in self.name:
             raise ValueError(f"stage name {self.name!r}: must be non-empty and contain no '.'")
-        if self.batch < 1:
-            raise ValueError(f"stage {self.name}: batch must be >= 1, got {self.batch}")
+        if self.batch is not None and self.batch < 1:
+            raise ValueError(f"stage {self.name}: batch must be >= 1 (or None for one item per call), got {self.batch}")
 
 
 _END = object()
@@ -208,6 +210,9 @@ class Pipeline:
                 delivered += 1
             if self._errors:
                 raise self._errors[0]
+        except KeyboardInterrupt as exc:
+            self._errors.append(exc)  # an interrupt is reported as itself, never as a stalled worker
+            raise
         finally:
             self._stop.set()
             self._join(threads)
@@ -314,7 +319,7 @@ class Pipeline:
         if first is _END:
             return [], True
         items = [first]
-        while len(items) < stage.batch:
+        while len(items) < (stage.batch or 1):
             try:
                 nxt = q.get_nowait()
             except queue.Empty:
@@ -350,11 +355,12 @@ class Pipeline:
                 item.stamps[f"{name}.start"] = start
                 item.attempts[name] = item.attempts.get(name, 0) + 1
             try:
-                stage.fn(items if stage.batch > 1 else items[0])
+                stage.fn(items if stage.batch is not None else items[0])
             except self.retryable as exc:
                 exhausted = [item for item in items if item.attempts[name] > self.retries]
                 for item in exhausted:
-                    item.lost = {"stage": name, "error": f"{type(exc).__name__}: {exc}", "attempts": item.attempts[name]}
+                    item.lost = {"stage": name, "error": f"{type(exc).__name__}: {exc}", "attempts": item.attempts[name],
+                                 "cause": getattr(exc, "cause", type(exc).__name__)}
                     item.stamp(f"{name}.end", self.now_ns())
                     if self.on_lost == "fail":
                         raise FrameLostError(

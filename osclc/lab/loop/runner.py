@@ -5,7 +5,9 @@ Three pipelined stages (:mod:`osclc.lab.loop.pipeline`), each in its own thread 
 1. ``optical``: the input modulator shows the image and settles; for each mask of the program
    (one for a static or space-multiplexed program, shown once before the loop; one per output
    channel for time multiplexing, cycled per frame) the SLM shows it, the camera is set to that mask's
-   exposure (only when it differs from the current one) and captures.
+   exposure (only when it differs from the current one) and captures. A capture darker than the program
+   predicts (:mod:`osclc.lab.loop.light_check`) is retried like a dropped frame, then recorded lost with
+   cause ``no_light``; a run with such frames ends ``degraded``.
    The bench cannot overlap these (the input must stay while the camera integrates), so they
    are one stage; the camera's exposure / receipt stamps split it in the records.
 2. ``readout``: the program turns the captured frame(s) into features on the model grid
@@ -21,7 +23,7 @@ so a killed process leaves every committed frame readable.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -34,6 +36,7 @@ from osclc.drivers.bench import Bench
 from osclc.drivers.errors import TRANSIENT_ERRORS
 from osclc.lab.loop.device_timing import timed_call
 from osclc.lab.loop.frame_record import STREAM
+from osclc.lab.loop.light_check import CAUSE, LightCheck, NoLight
 from osclc.lab.loop.config import LoopConfig
 from osclc.lab.loop.pipeline import Pipeline, PipelineItem, Stage
 from osclc.lab.runs import Run
@@ -41,13 +44,15 @@ from osclc.lab.runs import Run
 
 @dataclass
 class LoopOutcome:
-    """What a loop run gave: per-frame predictions (-1 for lost frames) or features, and counts."""
+    """What a loop run gave: per-frame predictions (-1 for lost frames) or features, and counts
+    (``lost_causes``: lost frames per cause, e.g. ``no_light``, ``FrameDropped``)."""
 
     frames: int
     lost: int
     predictions: np.ndarray
     labels: np.ndarray | None
     features: np.ndarray | None = None
+    lost_causes: dict[str, int] = field(default_factory=dict)
 
 
 class _RecordWriter:
@@ -72,13 +77,14 @@ class _RecordWriter:
 
     def flush(self) -> None:
         if self.run is not None and self.rows:
-            self.run.append(self.stream, self.rows)
+            self.run.commit_buffer(self.stream, self.rows)  # rows leave the buffer when committed, even on Ctrl-C
         self.rows = []
         self.last_flush = time.monotonic()
 
 
 def _optical_stage(bench: Bench, program: OpticalProgram, loop: LoopConfig) -> Callable[[PipelineItem], None]:
     masks = program.patterns.shape[0]
+    light = LightCheck.for_program(program, bench.camera.max_count, bench.camera.exposure_range_s[1])
 
     def optical(item: PipelineItem) -> None:
         image = item.payload[0]
@@ -87,6 +93,8 @@ def _optical_stage(bench: Bench, program: OpticalProgram, loop: LoopConfig) -> C
         for m in range(masks):
             settled = display_pattern(bench, program, m, always=masks > 1)  # a static program's mask stays shown
             image_m, taken = capture_pattern(bench.camera, program, m, loop.capture_timeout_s)
+            if light is not None:
+                light.check(m, image_m)
             images.append(image_m)
             captures.append(
                 {
@@ -197,7 +205,7 @@ def run_loop(
         stages,
         queue_depth=loop.queue_depth,
         retries=loop.retries,
-        retryable=TRANSIENT_ERRORS + (TimeoutError,),
+        retryable=TRANSIENT_ERRORS + (TimeoutError, NoLight),
         on_lost=loop.on_lost,
         pacing=loop.pacing,
         pacing_margin=loop.pacing_margin,
@@ -209,12 +217,12 @@ def run_loop(
     predictions = np.full(n, -1, dtype=np.int64)
     features = np.full((n, *feature_shape), np.nan, dtype=np.float32) if keep_features else None
     writer = _RecordWriter(run, loop, stream)
-    lost = 0
+    causes: dict[str, int] = {}
     bar = tqdm(total=n, desc=progress, unit="frame", disable=progress is None, leave=False)
 
     def sink(item: PipelineItem) -> None:
-        nonlocal lost
-        lost += item.lost is not None
+        if item.lost is not None:
+            causes[item.lost["cause"]] = causes.get(item.lost["cause"], 0) + 1
         if item.data.get("prediction") is not None:
             predictions[item.index] = item.data["prediction"]
         if features is not None and "features" in item.data:
@@ -228,4 +236,9 @@ def run_loop(
     finally:
         writer.flush()
         bar.close()
-    return LoopOutcome(done, lost, predictions, None if labels is None else np.asarray(labels), features)
+    dark = causes.get(CAUSE, 0)
+    if dark and run is not None:
+        run.degrade(f"{dark} of {n} frames of stream {stream!r} lost without light (cause {CAUSE}): the camera saw less "
+                    "than the program's calibration predicts; check the laser, its interlock and the beam path")
+    return LoopOutcome(done, sum(causes.values()), predictions, None if labels is None else np.asarray(labels), features,
+                       causes)

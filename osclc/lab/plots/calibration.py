@@ -1,5 +1,5 @@
 """Plots of a calibration run: LUT (measured vs the simulated truth when there is one), the affine fits,
-the wavefront correction and the dark frame. Reading the simulated truth is allowed here (plots only);
+the wavefront correction, the dark frame and the SLM fringing. Reading the simulated truth is allowed here (plots only);
 the calibration code itself never reads it."""
 
 from __future__ import annotations
@@ -7,34 +7,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from osclc.calibration.measure.calibrate import Calibration
+from osclc.calibration.measure.fringing import FringingResult, mean_transmittance
+from osclc.calibration.record import apply_affine
+from osclc.drivers.bench import Bench
+from osclc.lab.plots.figure import Figure, plt, save_figure
 
-from osclc.calibration.measure.calibrate import Calibration  # noqa: E402
-from osclc.calibration.record import apply_affine  # noqa: E402
 
-
-def _truth(bench: Any) -> Any:
+def _truth(bench: Bench) -> Any:
     try:
         return bench.truth
     except LookupError:
         return None
 
 
-def plot_calibration(calibration: Calibration, bench: Any, folder: Path) -> list[Path]:
+def plot_calibration(calibration: Calibration, bench: Bench, folder: Path) -> list[Path]:
     """Write the PNG plots of the steps in ``calibration.details`` into ``folder``; returns their paths."""
     record, details, truth = calibration.record, calibration.details, _truth(bench)
     written: list[Path] = []
 
-    def save(fig: plt.Figure, name: str) -> None:
-        path = folder / name
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+    def save(fig: Figure, name: str) -> None:
+        written.append(save_figure(fig, folder / name))
 
     if "lut" in details:
         lut = details["lut"]
@@ -107,3 +102,33 @@ def plot_calibration(calibration: Calibration, bench: Any, folder: Path) -> list
         fig.colorbar(image, ax=axes[1])
         save(fig, "dark_gain.png")
     return written
+
+
+def plot_fringing(result: FringingResult, path: Path) -> Path:
+    """The DC spot's power (relative to a unit transmittance) measured for the uniform phases and the checkerboards,
+    with the fitted model's curves (and the checkerboards' without fringing, dotted); writes ``path``."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    uniform = result.blocks == 0
+    phase = np.linspace(0.0, 2 * np.pi, 200)
+    ax.plot(result.phases_rad[uniform, 0], result.measured[uniform], "o", label="measured")
+    ax.plot(phase, np.abs(mean_transmittance(np.zeros(phase.size), np.stack([phase, phase], 1), 0.0, result.zero_order)) ** 2,
+            label=f"model, zero order {result.zero_order:.4f}")
+    ax.set_xlabel("uniform phase (rad)")
+    ax.set_ylabel("DC power / unit-transmittance DC power")
+    ax.set_title("uniform patterns: the zero order's interference")
+    ax.legend(fontsize=8)
+    checker = ~uniform
+    pairs = np.unique(np.round(result.phases_rad[checker], 6), axis=0)
+    blocks = np.arange(1, int(result.blocks.max()) + 1)
+    for i, pair in enumerate(pairs):
+        chosen = checker & np.all(np.isclose(result.phases_rad, pair, atol=1e-6), axis=1)
+        phases = np.repeat(pair[None], blocks.size, axis=0)
+        label = f"{pair[0]:.2f} / {pair[1]:.2f} rad"
+        ax2.plot(result.blocks[chosen], result.measured[chosen], "o", color=f"C{i}", label=f"measured {label}")
+        for sigma, style in ((result.fringing_px, "-"), (0.0, ":")):
+            ax2.plot(blocks, np.abs(mean_transmittance(blocks, phases, sigma, result.zero_order)) ** 2, style, color=f"C{i}")
+    ax2.set_xlabel("checkerboard square (SLM pixels)")
+    ax2.set_ylabel("DC power / unit-transmittance DC power")
+    ax2.set_title(f"checkerboards: fringing sigma {result.fringing_px:.3f} px (dotted: none)", fontsize=10)
+    ax2.legend(fontsize=7)
+    return save_figure(fig, path)

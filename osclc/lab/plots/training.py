@@ -1,15 +1,14 @@
-"""Plots of a training run (loss and accuracy per epoch) and of an evaluation (confusion matrix), as PNG."""
+"""Plots of a training run (loss and accuracy per epoch), of an evaluation (confusion matrix) and of a backend
+fine-tuning (validation accuracy per epoch), as PNG."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from osclc.lab.plots.figure import plt, save_figure
 
 
 def plot_history(rows: Sequence[dict[str, Any]], loss_path: Path, accuracy_path: Path, title: str = "") -> None:
@@ -28,9 +27,7 @@ def plot_history(rows: Sequence[dict[str, Any]], loss_path: Path, accuracy_path:
         ax.set_title(f"{title} {key}".strip())
         ax.grid(alpha=0.3)
         ax.legend()
-        fig.tight_layout()
-        fig.savefig(path)
-        plt.close(fig)
+        save_figure(fig, path, dpi=120)
 
 
 def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], path: Path, title: str = "") -> None:
@@ -54,6 +51,12 @@ def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], path: Path
     ax.set_ylabel("true class")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
+
+
+def plot_finetune_history(history: Sequence[dict[str, float]], path: Path) -> Path:
+    """Validation accuracy (fraction, on captured features) per epoch of a backend fine-tuning, as a PNG."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot([h["epoch"] for h in history], [h["val_accuracy"] for h in history])
+    ax.set(xlabel="epoch", ylabel="validation accuracy (captured features)", title="backend fine-tuning on the bench")
+    return save_figure(fig, path)

@@ -15,16 +15,14 @@ unreadable file, a file whose hash differs from ``meta.json`` (corrupt or edited
 do not fit the architecture, or a checkpoint made for another architecture, input size, channel
 count or number of classes than the caller expects.
 
-Saving writes a temporary folder beside the target and renames it into place, so a process
-killed while saving leaves the previous checkpoint intact.
+Saving writes a temporary folder beside the target and swaps it in as a whole
+(:func:`osclc.storage.save_folder`), so a process killed at any moment leaves the previous checkpoint
+or the new one, never none.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,10 +32,11 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.storage import recover, save_folder, save_json, save_safetensors, save_text, sha256_file
 
 FORMAT = "osclc-checkpoint"
 VERSION = 1
@@ -86,15 +85,6 @@ class ResumeState:
     optimizer: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] = field(default_factory=dict)
-
-
-def sha256_bytes_of(path: Path) -> str:
-    """Hex SHA-256 of one file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -148,30 +138,22 @@ def save_checkpoint(
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise CheckpointError(f"{path}: invalid checkpoint metadata ({problems})") from None
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    save_file(_plain_tensors(unwrap(model).state_dict()), str(tmp / WEIGHTS))
-    if resume is not None:
-        tensors, info = _optimizer_to_files(resume.optimizer)
-        save_file(tensors, str(tmp / RESUME_TENSORS))
-        info.update(epoch=resume.epoch, history=resume.history, best=resume.best)
-        (tmp / RESUME_JSON).write_text(json.dumps(info, indent=1), encoding="utf-8")
-    hashes = {p.name: sha256_bytes_of(p) for p in sorted(tmp.iterdir())}
-    final = meta.model_copy(
-        update={
-            "hashes": hashes,
-            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "torch_version": torch.__version__,
-        }
-    )
-    (tmp / META).write_text(final.model_dump_json(indent=2), encoding="utf-8")
-    old = path.with_name(f".{path.name}.{os.getpid()}.old")
-    if path.exists():
-        os.replace(path, old)
-    os.replace(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)
+    with save_folder(path) as tmp:  # swapped in whole: a kill leaves the previous checkpoint or this one
+        save_safetensors(tmp / WEIGHTS, _plain_tensors(unwrap(model).state_dict()))
+        if resume is not None:
+            tensors, info = _optimizer_to_files(resume.optimizer)
+            save_safetensors(tmp / RESUME_TENSORS, tensors)
+            info.update(epoch=resume.epoch, history=resume.history, best=resume.best)
+            save_json(tmp / RESUME_JSON, info, indent=1)
+        hashes = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        final = meta.model_copy(
+            update={
+                "hashes": hashes,
+                "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "torch_version": torch.__version__,
+            }
+        )
+        save_text(tmp / META, final.model_dump_json(indent=2))
     return path
 
 
@@ -180,6 +162,7 @@ def checkpoint_folder(path: str | Path) -> Path:
     path = Path(path)
     if path.is_file() and path.name in (META, WEIGHTS, RESUME_JSON, RESUME_TENSORS):
         path = path.parent
+    recover(path)  # put the folder back if a kill interrupted its swap
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint; give a checkpoint folder (it holds {META} and {WEIGHTS})")
     if not (path / META).is_file():
@@ -199,7 +182,7 @@ def read_meta(path: str | Path) -> CheckpointMeta:
     try:
         return CheckpointMeta.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))!r}: {e['msg']}" for e in exc.errors())  # repr: a key may hold a newline
         raise CheckpointError(f"{meta_path}: invalid metadata ({problems})") from None
 
 
@@ -210,12 +193,20 @@ def _verified_tensors(folder: Path, name: str, meta: CheckpointMeta) -> dict[str
     expected = meta.hashes.get(name)
     if expected is None:
         raise CheckpointError(f"{folder / META}: has no hash for {name}; the checkpoint was not written by osclc")
-    if sha256_bytes_of(file) != expected:
+    if sha256_file(file) != expected:
         raise CheckpointError(f"{file}: SHA-256 differs from {META}; the file is corrupt or was modified")
     try:
-        return load_file(str(file))
+        tensors = load_file(str(file))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{file}: not a readable safetensors file ({exc})") from exc
+    if bad := non_finite_tensors(tensors):
+        raise CheckpointError(f"{file}: tensor(s) {', '.join(bad)} hold NaN or infinity (training diverged?); use another checkpoint")
+    return tensors
+
+
+def non_finite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating / complex tensors of ``tensors`` that hold NaN or infinity."""
+    return [name for name, t in tensors.items() if (t.is_floating_point() or t.is_complex()) and not bool(torch.isfinite(t).all())]
 
 
 def check_compatible(
@@ -273,7 +264,7 @@ def load_resume_state(path: str | Path) -> ResumeState:
     json_path = folder / RESUME_JSON
     if not json_path.is_file():
         raise CheckpointError(f"{folder}: holds no resume state ({RESUME_JSON}); resume from a run's checkpoints/last")
-    if sha256_bytes_of(json_path) != meta.hashes.get(RESUME_JSON):
+    if sha256_file(json_path) != meta.hashes.get(RESUME_JSON):
         raise CheckpointError(f"{json_path}: SHA-256 differs from {META}; the file is corrupt or was modified")
     info = json.loads(json_path.read_text(encoding="utf-8"))
     tensors = _verified_tensors(folder, RESUME_TENSORS, meta)

@@ -52,6 +52,7 @@ from osclc.models.training.distributed import ProcessInfo, process_info, sum_ove
 from osclc.models.training.evaluation import SEGMENTATION_IGNORE_INDEX, counted
 from osclc.models.training.kd import kd_loss
 from osclc.models.training.config import OptimiserConfig, TrainConfig
+from osclc.storage import save_folder
 
 LAST = "last"
 BEST = "best"
@@ -262,7 +263,8 @@ def train_model(
     if best_path is not None and resume is not None and info.is_main and not best_path.exists():
         earlier = checkpoint_folder(resume).parent / BEST  # the resumed run's best so far
         if earlier.is_dir():
-            shutil.copytree(earlier, best_path)
+            with save_folder(best_path) as work:  # a kill mid-copy leaves no partial best
+                shutil.copytree(earlier, work, dirs_exist_ok=True)
         else:
             best_path = None
     local_batch = config.batch_size // info.world_size
