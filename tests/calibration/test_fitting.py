@@ -85,7 +85,7 @@ def test_composition_of_far_field_and_camera_maps_gives_the_fourier_affine():
 
 def test_peak_ignores_a_hot_pixel():
     rows, cols = np.indices((30, 30), dtype=np.float64)
-    image = 50 * np.exp(-((rows - 20) ** 2 + (cols - 8) ** 2) / 8)
+    image = 1500 * np.exp(-((rows - 20) ** 2 + (cols - 8) ** 2) / 8)
     image[3, 25] = 4095.0
     assert peak(image).tolist() == [20.0, 8.0]
 

@@ -40,7 +40,7 @@ from osclc.calibration.quality import Figure, QualityError, judge
 from osclc.calibration.record import CALIBRATIONS, CalibrationError, CalibrationRecord
 
 STEPS: dict[str, tuple[str, int]] = {
-    "dark": ("dark and gain", 23),
+    "dark": ("dark and gain", 27),
     "lut": ("phase LUT", 71),
     "far_field": ("far-field map", 20),
     "fringing": ("fringing and zero order", 29),
@@ -86,7 +86,8 @@ def calibrate(
     the details. ``base`` is left as it was. ``progress`` is called with each step's label as it starts.
 
     Raises :class:`QualityError` when a step fails its quality gate (unless ``force``: then the record keeps the
-    failing figures and is marked ``forced``), :class:`CalibrationError` for a request it cannot serve (the
+    failing figures and is marked ``forced``; its ``figures`` hold everything measured up to the failure),
+    :class:`CalibrationError` for a request it cannot serve (the
     Fourier geometry without a measured camera registration).
     """
     names = parse_which(which)
@@ -100,6 +101,9 @@ def calibrate(
     figures: list[Figure] = []
     try:
         details = _run_steps(probe, names, record, progress or (lambda _: None), figures, force)
+    except QualityError as error:
+        error.figures = figures + [f for f in error.failed if f not in figures]  # the table up to the failure
+        raise
     finally:
         probe.restore_power()
     steps = set(plan(names))
@@ -131,7 +135,8 @@ def _run_steps(
         return _step(probe, name)
 
     def keep(step_figures: list[Figure]) -> None:
-        figures.extend(judge(step_figures, force))
+        figures.extend(step_figures)
+        judge(step_figures, force)
 
     if "dark" in names:
         with step("dark"):

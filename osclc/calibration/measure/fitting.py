@@ -96,8 +96,9 @@ def refine_centroid(image: np.ndarray, guess: np.ndarray, radius: float, iterati
 
 def peak(image: np.ndarray, exclude: list[tuple[np.ndarray, float]] | None = None) -> np.ndarray:
     """(row, col) of the brightest spot of ``image`` outside the discs ``exclude`` = [(centre, radius), ...]; the image
-    is median-filtered over 3 x 3 pixels first, so an isolated hot pixel is never taken for a spot."""
-    work = ndimage.median_filter(np.asarray(image, dtype=np.float64), size=3)
+    is averaged over 3 x 3 pixels first, so an isolated hot pixel counts for a ninth of its value (a spot of a few
+    pixels keeps most of its own, and a one-pixel spot still shows)."""
+    work = ndimage.uniform_filter(np.asarray(image, dtype=np.float64), size=3, mode="constant")
     if exclude:
         rr, cc = np.indices(work.shape)
         for center, radius in exclude:

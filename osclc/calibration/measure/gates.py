@@ -20,9 +20,10 @@ NO_LIGHT = "no light on the camera: laser off or shutter closed (or the camera f
 NO_LIGHT_FIX = "switch the laser on (laser.power_mw > 0, interlock closed), open the shutter, centre the camera on the beam"
 
 
-def exposure_figures(step: str, exposures: Sequence[Exposure]) -> list[Figure]:
-    """Light present (signal-to-noise), a linear response (no clipping below full scale), exposure target reached and
-    no saturation, each from the step's worst exposure control; the others only once there is light."""
+def exposure_figures(step: str, exposures: Sequence[Exposure], least_target: float = 0.1) -> list[Figure]:
+    """Light present (signal-to-noise), a linear response (no clipping below full scale), the exposure target reached
+    to at least ``least_target`` and no saturation, each from the step's worst exposure control; the others only once
+    there is light. A step whose own figures judge its signal (the wavefront's usable pairs) asks less of the target."""
     if not exposures:
         return []
     snr = min(e.light / e.noise for e in exposures)
@@ -36,7 +37,7 @@ def exposure_figures(step: str, exposures: Sequence[Exposure]) -> list[Figure]:
                f"{clipped.peak:.0f} of {clipped.full:.0f} counts (full well reached before the ADC's maximum?)",
                "lower the camera gain so that the full well matches the ADC range (camera.gain), or lower the light",
                ideal=1.0),
-        Figure(step, "peak / exposure target", min(e.peak / e.target for e in exposures), 0.1, "min", "",
+        Figure(step, "peak / exposure target", min(e.peak / e.target for e in exposures), least_target, "min", "",
                "too little light: the longest exposure at the highest allowed power stays far below the target",
                "raise laser.max_power_mw or remove attenuation (ND filter), or allow longer exposures (timeout_s)", ideal=1.0),
     ]

@@ -186,7 +186,7 @@ class BenchProbe:
             camera.exposure_s = float(np.clip(wanted, lo, hi))
             image = self.frame()
         self.exposures.append(Exposure(peak=peak, target=target * full, full=full, noise=self.noise(image),
-                                       light=float(np.max(ndimage.median_filter(np.where(self.bad_pixels, 0.0, image), size=3))),
+                                       light=float(np.max(ndimage.uniform_filter(np.where(self.bad_pixels, 0.0, image), size=3))),
                                        linearity=_linearity(history)))
         return float(camera.exposure_s)
 

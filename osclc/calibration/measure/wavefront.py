@@ -194,7 +194,7 @@ def measure_wavefront(
     misfit = float(np.sqrt(np.average((design @ coefficients - observed) ** 2, weights=weight)))
     correction = -fitting.remove_plane(np.tensordot(coefficients, basis, axes=1), mask=sp_rows >= 0)
     usable = float(keep.mean())
-    figures = exposure_figures("wavefront", probe.exposures) + [
+    figures = exposure_figures("wavefront", probe.exposures, least_target=0.02) + [
         Figure("wavefront", "usable superpixel pairs", usable, 0.5, "min", "",
                "too few superpixel pairs interfere: the light does not cover the SLM area the models use",
                "make the input spot smaller (impulse mode) and check the SLM is evenly lit", ideal=1.0),
