@@ -2,7 +2,8 @@
 
 Order (each needs the ones before it): dark (with hot pixels) and gain (flat response, dead pixels)
 -> lut -> far-field map (blazes; measured whenever a later step needs it) -> fringing and zero order (the DC
-spot of checkerboards, at the far-field map's origin) -> wavefront (its blazes kept below the frequencies the
+spot of checkerboards, at the far-field map's origin; the LUT's scans are then refitted with the crosstalk it
+measured) -> wavefront (its blazes kept below the frequencies the
 crosstalk washes out) -> camera registration (with the wavefront correction displayed) -> fourier (linear part composed from the far-field map and the camera registration, DC
 by a lens's tilt). A partial run (e.g. only ``lut``) starts from ``base`` (a previous record of the same bench,
 or the nominal :meth:`CalibrationRecord.identity`) and replaces what it measures in a new record (``base``
@@ -31,7 +32,7 @@ from osclc.calibration.measure.dark_gain import measure_dark, measure_gain
 from osclc.calibration.measure.fitting import FitError
 from osclc.calibration.measure.fourier_geometry import measure_far_field_map, measure_spectrum_affine
 from osclc.calibration.measure.fringing import measure_fringing
-from osclc.calibration.measure.lut_measure import measure_lut
+from osclc.calibration.measure.lut_measure import measure_lut, refine_lut
 from osclc.calibration.measure.patterns import used_box
 from osclc.calibration.measure.probe import BenchProbe
 from osclc.calibration.measure.wavefront import measure_wavefront
@@ -171,6 +172,10 @@ def _run_steps(
         record.fits["fringing"] = {"residual_rms": fringing.residual_rms, "window_px": fringing.window_px,
                                    "patterns": int(fringing.blocks.size)}
         details["fringing"] = fringing
+    if "lut" in details:  # its scans refitted with the crosstalk now known (measured just now, or the base record's)
+        details["lut"] = refine_lut(details["lut"], record.fringing_px)
+        record.lut_phase_rad = lut_rad = details["lut"].phase_rad
+        record.fits["lut"]["refined_with_fringing_px"] = record.fringing_px
     if "wavefront" in names:
         with step("wavefront"):
             box = used_box(bench.config.slm.shape, CalibrationRecord.identity(bench.config).fourier_affine, record.fourier_pad)

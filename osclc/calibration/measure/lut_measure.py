@@ -22,16 +22,18 @@ pixels) small: it acts only near the stripe edges.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, optimize
 from scipy.interpolate import PchipInterpolator
 
 from osclc.calibration.measure import fitting
 from osclc.calibration.measure.gates import MIN_SNR, exposure_figures, require_light
 from osclc.calibration.measure.probe import BenchProbe
 from osclc.calibration.quality import Figure, QualityError
+from osclc.drivers.physics.slm_response import blurred_square_wave
 
 FROZEN = "the SLM patterns do not change the light: SLM frozen, not connected, or showing another video output?"
 FROZEN_FIX = "check the SLM's video/USB connection and that the panel shows what the driver sends"
@@ -40,13 +42,15 @@ FROZEN_FIX = "check the SLM's video/USB connection and that the panel shows what
 @dataclass
 class LutResult:
     """Measured LUT (radians, every gray level), the scanned levels, both scans (first-order power, counts), the
-    second reference level, and the quality figures (light, modulation, ellipse residual, phase range)."""
+    second reference level, the gratings' period (SLM pixels), and the quality figures (light, modulation, ellipse
+    residual, phase range)."""
 
     phase_rad: np.ndarray
     levels: np.ndarray
     scan_ref0: np.ndarray
     scan_ref2: np.ndarray
     ref2: int
+    period_px: int = 32
     figures: list[Figure] = field(default_factory=list)
 
 
@@ -148,4 +152,48 @@ def measure_lut(
                f"the SLM covers only {span / np.pi:.2f} pi rad: phases beyond it cannot be shown",
                "set the SLM's voltage range / LUT for this wavelength so that it covers 2 pi", ideal=2.0),
     ]
-    return LutResult(phase_rad=phase, levels=levels, scan_ref0=scan0, scan_ref2=scan2, ref2=ref2, figures=figures)
+    return LutResult(phase_rad=phase, levels=levels, scan_ref0=scan0, scan_ref2=scan2, ref2=ref2, period_px=period_px,
+                     figures=figures)
+
+
+def grating_order_power(half_difference: np.ndarray, period_px: int, fringing_px: float) -> np.ndarray:
+    """Mean power of the +-1st orders (per unit incident power) of binary gratings of ``period_px`` pixels whose two
+    phases differ by ``2 * half_difference`` (rad, [n]), their stripes blurred by fringing ``fringing_px`` (sigma,
+    pixels): ``sin(d)^2 (2/pi)^2`` without fringing; the blurred edges pass through the phases in between."""
+    wave = blurred_square_wave(period_px // 2, fringing_px)
+    x = np.arange(period_px)
+    field = np.exp(1j * np.asarray(half_difference, dtype=np.float64)[:, None] * wave[None, :])
+    orders = field @ np.exp(-2j * np.pi * np.outer(x, [1, -1]) / period_px) / period_px
+    return np.mean(np.abs(orders) ** 2, axis=1)
+
+
+def refine_lut(result: LutResult, fringing_px: float) -> LutResult:
+    """The LUT refitted to both scans with the fringing the fringing step measured (``fringing_px``, sigma, pixels):
+    the ellipse method assumes sharp stripe edges, whose blur bends its Lissajous figure (0.1 rad of error at
+    1.5 px). Least squares of ``scan = A * P(phi(g) - phi(ref)) + B`` (:func:`grating_order_power`) over the phases
+    at the scanned levels and each scan's ``A`` and ``B``, from the ellipse's answer."""
+    levels = result.levels
+    n_levels = result.phase_rad.size
+    start = result.phase_rad[levels]
+    ref2 = int(np.searchsorted(levels, result.ref2))
+    scans = np.stack([result.scan_ref0, result.scan_ref2])
+    scale = np.ptp(scans, axis=1, keepdims=True)
+
+    def model(phases: np.ndarray) -> np.ndarray:
+        return np.stack([grating_order_power(phases / 2, result.period_px, fringing_px),
+                         grating_order_power((phases - phases[ref2]) / 2, result.period_px, fringing_px)])
+
+    def amplitudes(power: np.ndarray) -> np.ndarray:
+        return np.array([np.linalg.lstsq(np.stack([p, np.ones_like(p)], 1), s, rcond=None)[0] for p, s in zip(power, scans)])
+
+    def residual(free: np.ndarray) -> np.ndarray:
+        phases = np.concatenate([[0.0], free[:-4]])
+        (a0, b0), (a2, b2) = free[-4:].reshape(2, 2)
+        power = model(phases)
+        return ((np.stack([a0 * power[0] + b0, a2 * power[1] + b2]) - scans) / scale).ravel()
+
+    first = np.concatenate([start[1:], amplitudes(model(start)).ravel()])
+    solution = optimize.least_squares(residual, first, x_scale=np.concatenate([np.ones(start.size - 1), np.abs(first[-4:]) + 1e-9]))
+    phases = np.concatenate([[0.0], solution.x[:-4]])
+    phase = PchipInterpolator(levels, phases)(np.arange(n_levels))
+    return dataclasses.replace(result, phase_rad=phase - phase[0])

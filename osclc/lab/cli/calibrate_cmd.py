@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from osclc.calibration.quality import QualityError, summary_table
 from osclc.lab.config.files import load_config
 from osclc.lab.jobs.calibrate import WHICH, CalibrateOptions, calibrate_bench
 from osclc.lab.jobs.context import JobContext
@@ -29,7 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _calibrate(args: argparse.Namespace) -> int:
     options = CalibrateOptions(bench=load_config(args.bench, kind="bench"), out=Path(args.out), which=args.which,
                                bench_file=Path(args.bench), force=args.force)
-    result = calibrate_bench(options, JobContext(runs_dir=args.runs_dir, say=tqdm.write, progress=not args.no_progress))
+    try:
+        result = calibrate_bench(options, JobContext(runs_dir=args.runs_dir, say=tqdm.write, progress=not args.no_progress))
+    except QualityError as error:
+        print(summary_table(error.figures))
+        raise
+    print(summary_table(result.record.quality))
+    if result.record.forced:
+        failed = sum(f.verdict == "fail" for f in result.record.quality)
+        print(f"calibration record marked forced: {failed} quality figure(s) failed their gate; do not trust it")
     for name, stat in result.record.stats.items():
         print(f"  {name:10s} {int(stat['captures']):4d} captures {stat['seconds']:7.2f} s")
     print(f"calibration record: {result.out} (+ {result.out.with_suffix('.npz').name}); plots: {', '.join(p.name for p in result.plots)}")

@@ -3,19 +3,19 @@
 Used by ``osclc calibrate`` and ``osclc demo``. A partial calibration (one step) updates the record
 already at ``out`` (same bench) or starts from the nominal one. The run (command ``calibrate``) holds
 a copy of the record, one ``steps`` row per step (captures, seconds), one ``quality`` row per quality
-figure, the summary table of the figures (``quality.txt``, also said through the context), the metrics
-and the plots (LUT curve, affine fits, wavefront, dark frame, fringing). A step that fails its quality
-gate ends the job with :class:`~osclc.calibration.quality.QualityError` (exit 1) after the table and the
+figure, the summary table of the figures (``quality.txt``), the metrics and the plots (LUT curve, affine
+fits, wavefront, dark frame, fringing). A step that fails its quality gate ends the job with
+:class:`~osclc.calibration.quality.QualityError` (exit 1; its ``figures`` hold the table so far) after the
 figures measured so far are saved in the run; ``force`` keeps going and marks the record ``forced``.
-Progress (tqdm, with an estimate of the time left, each step weighted by its usual number of captures)
-shows while ``context.progress``.
+Progress shows as a tqdm bar with an estimate of the time left (each step weighted by its usual number of
+captures) while ``context.progress``, else as one ``calibrating: <step>`` line per step through ``context.say``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from tqdm import tqdm
 
@@ -70,11 +70,13 @@ class CalibrateResult:
 
 class StepProgress:
     """A tqdm bar over the steps of a calibration, each weighted by its usual captures (:data:`STEPS`), so that
-    tqdm's rate gives an estimate of the time left; call it with each step's label as the step starts."""
+    tqdm's rate gives an estimate of the time left; call it with each step's label as the step starts. Without a
+    bar (``enabled`` False) each step is one ``calibrating: <label>`` line through ``say``."""
 
-    def __init__(self, steps: Sequence[str], enabled: bool) -> None:
+    def __init__(self, steps: Sequence[str], enabled: bool, say: Callable[[str], None]) -> None:
         self._weights = {STEPS[step][0]: STEPS[step][1] for step in steps}
         self._current: str | None = None
+        self._say = None if enabled else say
         self.bar = tqdm(total=sum(self._weights.values()), desc="calibrating", unit="capture", disable=not enabled,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} elapsed, ~{remaining} left")
 
@@ -82,6 +84,8 @@ class StepProgress:
         self._finish_step()
         self._current = label
         self.bar.set_description(f"calibrating: {label}")
+        if self._say is not None:
+            self._say(f"calibrating: {label}")
 
     def _finish_step(self) -> None:
         if self._current is not None:
@@ -104,7 +108,7 @@ def calibrate_bench(options: CalibrateOptions, context: JobContext = JobContext(
               **({"calibration": out} if base is not None else {})}
     with Run.create("calibrate", config=options.bench, device="bench", root=context.runs_dir, inputs=inputs,
                     argv=context.argv_list) as run:
-        progress = StepProgress(plan(parse_which(options.which)), context.progress)
+        progress = StepProgress(plan(parse_which(options.which)), context.progress, context.say)
         try:
             with open_bench(options.bench) as bench:
                 result = calibrate(bench, options.which, base=base, run_id=run.run_id, progress=progress,
@@ -114,11 +118,11 @@ def calibrate_bench(options: CalibrateOptions, context: JobContext = JobContext(
                     plots.append(plot_fringing(result.details["fringing"], run.path("fringing.png")))
         except QualityError as error:
             progress.close()
-            _save_quality(run, error.figures, context)
+            _save_quality(run, error.figures)
             raise
         progress.close()
         record = result.record
-        _save_quality(run, record.quality, context)
+        _save_quality(run, record.quality)
         record.save(out)
         record.save(run.path("calib.json"))
         run.append("steps", [{"step": name, **stat} for name, stat in record.stats.items()])
@@ -130,18 +134,13 @@ def calibrate_bench(options: CalibrateOptions, context: JobContext = JobContext(
             **{f"{name}_rms_px": fit["rms_px"] for name, fit in record.fits.items() if "rms_px" in fit},
             **({"fringing_px": record.fringing_px, "zero_order": record.zero_order} if "fringing" in result.details else {}),
         )
-        if record.forced:
-            context.say(f"calibration record marked forced: {sum(f.verdict == 'fail' for f in record.quality)} "
-                        "quality figure(s) failed their gate; do not trust it")
     return CalibrateResult(record, out, run.folder, plots)
 
 
-def _save_quality(run: Run, figures: Sequence[Figure], context: JobContext) -> None:
-    """The quality figures into the run (``quality`` rows, ``quality.txt``, metrics) and the table to ``context.say``."""
-    table = summary_table(figures)
-    save_text(run.path("quality.txt"), table + "\n")
+def _save_quality(run: Run, figures: Sequence[Figure]) -> None:
+    """The quality figures into the run: ``quality`` rows, the summary table ``quality.txt``, metrics."""
+    save_text(run.path("quality.txt"), summary_table(figures) + "\n")
     run.append("quality", [figure.to_json() for figure in figures])
     verdicts = [figure.verdict for figure in figures]
     run.set_metrics(quality_failed=verdicts.count("fail"), quality_marginal=verdicts.count("marginal"),
                     forced=any(v == "fail" for v in verdicts))
-    context.say(table)
