@@ -1,11 +1,11 @@
 """Run the calibrations on an open bench and assemble a :class:`CalibrationRecord`.
 
-Order (each needs the ones before it): dark (with hot pixels) and gain (flat response, dead pixels)
--> lut -> far-field map (blazes; measured whenever a later step needs it) -> fringing and zero order (the DC
-spot of checkerboards, at the far-field map's origin; the LUT's scans are then refitted with the crosstalk it
-measured) -> wavefront (its blazes kept below the frequencies the
-crosstalk washes out) -> camera registration (with the wavefront correction displayed) -> fourier (linear part composed from the far-field map and the camera registration, DC
-by a lens's tilt). A partial run (e.g. only ``lut``) starts from ``base`` (a previous record of the same bench,
+Order (each needs the ones before it): dark (with hot pixels) and gain (flat response, dead pixels) -> lut ->
+far-field map (blazes; measured whenever a later step needs it) -> fringing and zero order (the DC spot of
+checkerboards, at the far-field map's origin; the LUT's scans and the fringing's powers are then refitted with each
+other's answer, twice, no capture) -> wavefront (its blazes kept below the frequencies the crosstalk washes out) ->
+camera registration (with the wavefront correction displayed) -> fourier (linear part composed from the far-field
+map and the camera registration, DC by a lens's tilt). A partial run (e.g. only ``lut``) starts from ``base`` (a previous record of the same bench,
 or the nominal :meth:`CalibrationRecord.identity`) and replaces what it measures in a new record (``base``
 itself is never modified: records are immutable once made, their content hash is computed once).
 
@@ -31,8 +31,8 @@ from osclc.calibration.measure.camera_registration import measure_camera_registr
 from osclc.calibration.measure.dark_gain import measure_dark, measure_gain
 from osclc.calibration.measure.fitting import FitError
 from osclc.calibration.measure.fourier_geometry import measure_far_field_map, measure_spectrum_affine
-from osclc.calibration.measure.fringing import measure_fringing
-from osclc.calibration.measure.lut_measure import measure_lut, refine_lut
+from osclc.calibration.measure.fringing import FringingResult, measure_fringing, refit_fringing
+from osclc.calibration.measure.lut_measure import LutResult, measure_lut, refine_lut
 from osclc.calibration.measure.patterns import used_box
 from osclc.calibration.measure.probe import BenchProbe
 from osclc.calibration.measure.wavefront import measure_wavefront
@@ -152,6 +152,8 @@ def _run_steps(
     if "lut" in names:
         with step("lut"):
             lut = measure_lut(probe)
+            if "fringing" not in names:  # refined with the base record's crosstalk (else with the one measured below)
+                lut = refine_lut(lut, record.fringing_px)
             keep(lut.figures)
         record.lut_phase_rad = lut.phase_rad
         record.fits["lut"] = {"reference_level": lut.ref2, "levels_scanned": int(lut.levels.size)}
@@ -167,15 +169,18 @@ def _run_steps(
     if "fringing" in names:
         with step("fringing"):
             fringing = measure_fringing(probe, lut_rad, details["far_field"])
+            if "lut" in details:
+                details["lut"], fringing = refit_together(details["lut"], fringing)
+                record.lut_phase_rad = lut_rad = details["lut"].phase_rad
+                record.fits["lut"]["refined_with_fringing_px"] = fringing.fringing_px
+                refitted = {f.name: f for f in details["lut"].figures}
+                figures[:] = [refitted.get(f.name, f) if f.step == "lut" else f for f in figures]
+                judge(details["lut"].figures, force)
             keep(fringing.figures)
         record.fringing_px, record.zero_order = fringing.fringing_px, fringing.zero_order
         record.fits["fringing"] = {"residual_rms": fringing.residual_rms, "window_px": fringing.window_px,
                                    "patterns": int(fringing.blocks.size)}
         details["fringing"] = fringing
-    if "lut" in details:  # its scans refitted with the crosstalk now known (measured just now, or the base record's)
-        details["lut"] = refine_lut(details["lut"], record.fringing_px)
-        record.lut_phase_rad = lut_rad = details["lut"].phase_rad
-        record.fits["lut"]["refined_with_fringing_px"] = record.fringing_px
     if "wavefront" in names:
         with step("wavefront"):
             box = used_box(bench.config.slm.shape, CalibrationRecord.identity(bench.config).fourier_affine, record.fourier_pad)
@@ -203,6 +208,15 @@ def _run_steps(
                                   "dc_passes": spectrum.passes.tolist()}
         details["fourier"] = spectrum
     return details
+
+
+def refit_together(lut: LutResult, fringing: FringingResult, rounds: int = 2) -> tuple[LutResult, FringingResult]:
+    """The LUT's scans refitted with the measured crosstalk and the crosstalk's DC powers with that LUT, ``rounds``
+    times (each fit assumed the other's answer; no capture)."""
+    for _ in range(rounds):
+        lut = refine_lut(lut, fringing.fringing_px)
+        fringing = refit_fringing(fringing, lut.phase_rad)
+    return lut, fringing
 
 
 @contextlib.contextmanager

@@ -161,7 +161,7 @@ def _lens_shift(
         for sign in (1.0, -1.0):
             probe.show(gray=phase_to_gray(blaze(probe.slm_shape, f) + correction + sign * lens, lut))
             if not frames:  # each pass: the spots grow sharper as the lens centre nears the DC, so expose again
-                probe.autoexpose(target=0.4)
+                probe.autoexpose(target=0.4, points=_spot_peak(probe.frame(), far_field.origin + far_field.g @ f, radius))
                 require_light("fourier", probe.exposures)
             frames.append(probe.frame(average))
     background = frames[4:]
@@ -170,6 +170,14 @@ def _lens_shift(
         images = [frames[2 * i + j] - background[j] for j in (0, 1)]
         found[i] = _joint_centroids(images, far_field.origin + far_field.g @ f, radius)
     return np.mean(found[:, 0] - found[:, 1], axis=0), found
+
+
+def _spot_peak(image: np.ndarray, guess: np.ndarray, radius: float) -> np.ndarray:
+    """[1, 2]: the brightest point of ``image`` within ``radius`` of ``guess`` (the spot the exposure is set on; the
+    undeflected light outside the window may saturate, it is never measured)."""
+    rows, cols = np.indices(image.shape)
+    outside = (rows - guess[0]) ** 2 + (cols - guess[1]) ** 2 > radius**2
+    return fitting.peak(np.where(outside, np.min(image), image))[None]
 
 
 def _joint_centroids(images: list[np.ndarray], guess: np.ndarray, radius: float, tolerance: float = 1e-3) -> np.ndarray:
@@ -233,7 +241,7 @@ def measure_spectrum_affine(
                          "the spectrum map composed from the far field and the camera registration is skewed",
                          "re-run `osclc calibrate all` (the far-field map and the camera registration)"),
         Figure("fourier", "DC change in the last lens pass", float(np.hypot(*(found[-1] - found[-2]))) if passes > 1 else 0.0,
-               0.5, "max", "px", "the lens-tilt measurement of the DC does not converge (light clipped, or a strongly "
+               0.2, "max", "px", "the lens-tilt measurement of the DC does not converge (light clipped, or a strongly "
                "asymmetric spectrum)", "check that the input modulator shows the spot and nothing else lights the SLM"),
     ]
     return SpectrumFit(affine=affine, passes=np.array(found), spots=spots, figures=figures)

@@ -54,6 +54,14 @@ class LutResult:
     figures: list[Figure] = field(default_factory=list)
 
 
+def grating_period(far_field_px: float, clearance_px: float = 16.0) -> int:
+    """The longest power-of-two grating period (8 .. 32 SLM pixels) whose first orders land at least ``clearance_px``
+    camera pixels from the zeroth at the far-field scale ``far_field_px`` (camera pixels per cycle per pixel): long
+    periods keep the stripes' blurred edges (fringing) a small part of them, the clearance keeps the bright zeroth
+    order out of the first orders' windows."""
+    return int(np.clip(2 ** np.floor(np.log2(far_field_px / clearance_px)), 8, 32))
+
+
 def grating(shape: tuple[int, int], period_px: int, level_a: int, level_b: int) -> np.ndarray:
     """Vertical binary stripes: columns alternate ``level_a`` and ``level_b`` every ``period_px // 2`` pixels."""
     cols = np.arange(shape[1])
@@ -120,9 +128,11 @@ def _scan(probe: BenchProbe, levels: np.ndarray, reference: int, period_px: int,
 
 
 def measure_lut(
-    probe: BenchProbe, stride: int = 8, period_px: int = 32, spot_sigma_px: float = 1.0, average: int = 1
+    probe: BenchProbe, stride: int = 8, period_px: int | None = None, spot_sigma_px: float = 1.0, average: int = 1
 ) -> LutResult:
-    """Measure the LUT (see the module doc): ``2 * (levels / stride + 1) + 4`` captures of ``average`` frames."""
+    """Measure the LUT (see the module doc): ``2 * (levels / stride + 1) + 4`` captures of ``average`` frames. The
+    gratings' period (SLM pixels; default :func:`grating_period`) puts the first orders well clear of the zeroth."""
+    period_px = grating_period(probe.nominal_far_field_px()) if period_px is None else int(period_px)
     n_levels = probe.bench.slm.levels
     levels = np.unique(np.concatenate([np.arange(0, n_levels, stride), [n_levels - 1]]))
     probe.emission(True)
@@ -143,17 +153,21 @@ def measure_lut(
     measured, residual = fit_ellipse_phase(scan0, scan2)
     phase = PchipInterpolator(levels, measured)(np.arange(n_levels))
     phase -= phase[0]
-    span = float(phase[-1] * n_levels / (n_levels - 1))  # to the level after the last: one full period of levels
     figures += [
         Figure("lut", "ellipse fit residual", residual, 0.1, "max", "",
                "the two grating scans do not trace one ellipse: light or SLM drifting during the scan, or a nonlinear camera",
                "let the laser and SLM warm up, check the camera is linear (not saturating), re-run `osclc calibrate lut`"),
-        Figure("lut", "phase range", span / np.pi, 1.4, "min", "pi rad",
-               f"the SLM covers only {span / np.pi:.2f} pi rad: phases beyond it cannot be shown",
-               "set the SLM's voltage range / LUT for this wavelength so that it covers 2 pi", ideal=2.0),
+        range_figure(phase),
     ]
     return LutResult(phase_rad=phase, levels=levels, scan_ref0=scan0, scan_ref2=scan2, ref2=ref2, period_px=period_px,
                      figures=figures)
+
+
+def range_figure(phase_rad: np.ndarray) -> Figure:
+    """The phase range the LUT covers (to the level after the last: one full period of levels) against 1.4 pi."""
+    span = float(phase_rad[-1] * phase_rad.size / (phase_rad.size - 1)) / np.pi
+    return Figure("lut", "phase range", span, 1.4, "min", "pi rad", f"the SLM covers only {span:.2f} pi rad: phases beyond it "
+                  "cannot be shown", "set the SLM's voltage range / LUT for this wavelength so that it covers 2 pi", ideal=2.0)
 
 
 def grating_order_power(half_difference: np.ndarray, period_px: int, fringing_px: float) -> np.ndarray:
@@ -171,7 +185,8 @@ def refine_lut(result: LutResult, fringing_px: float) -> LutResult:
     """The LUT refitted to both scans with the fringing the fringing step measured (``fringing_px``, sigma, pixels):
     the ellipse method assumes sharp stripe edges, whose blur bends its Lissajous figure (0.1 rad of error at
     1.5 px). Least squares of ``scan = A * P(phi(g) - phi(ref)) + B`` (:func:`grating_order_power`) over the phases
-    at the scanned levels and each scan's ``A`` and ``B``, from the ellipse's answer."""
+    at the scanned levels and each scan's ``A`` and ``B``, from the ellipse's answer; the phase-range figure is
+    recomputed."""
     levels = result.levels
     n_levels = result.phase_rad.size
     start = result.phase_rad[levels]
@@ -196,4 +211,6 @@ def refine_lut(result: LutResult, fringing_px: float) -> LutResult:
     solution = optimize.least_squares(residual, first, x_scale=np.concatenate([np.ones(start.size - 1), np.abs(first[-4:]) + 1e-9]))
     phases = np.concatenate([[0.0], solution.x[:-4]])
     phase = PchipInterpolator(levels, phases)(np.arange(n_levels))
-    return dataclasses.replace(result, phase_rad=phase - phase[0])
+    phase -= phase[0]
+    figures = [range_figure(phase) if f.name == "phase range" else f for f in result.figures]
+    return dataclasses.replace(result, phase_rad=phase, figures=figures)
