@@ -44,20 +44,60 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
-def time_call(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1, sync: Callable[[], None] | None = None) -> dict[str, float]:
-    """Run ``fn`` ``warmup`` + ``repeat`` times; median, min and mean wall time in seconds."""
+def time_interleaved(calls: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1, sync: Callable[[], None] | None = None) -> dict[str, dict[str, float]]:
+    """Time several calls in turns (A B C A B C ..., not A A A B B B), so that a change of machine load hits all alike.
+
+    ``warmup`` untimed rounds, then ``repeat`` timed rounds; ``sync`` (e.g. ``torch.cuda.synchronize``)
+    runs before and after every timed call. Per call: median, min and mean wall time in seconds.
+    """
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in calls.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeat):
-        if sync:
-            sync()
-        start = time.perf_counter()
-        fn()
-        if sync:
-            sync()
-        times.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(times), "min_s": min(times), "mean_s": statistics.fmean(times), "repeat": repeat}
+        for name, fn in calls.items():
+            if sync:
+                sync()
+            start = time.perf_counter()
+            fn()
+            if sync:
+                sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: {"median_s": statistics.median(t), "min_s": min(t), "mean_s": statistics.fmean(t), "repeat": repeat} for name, t in times.items()}
+
+
+def time_call(fn: Callable[[], object], repeat: int = 5, warmup: int = 1, sync: Callable[[], None] | None = None) -> dict[str, float]:
+    """Run ``fn`` ``warmup`` + ``repeat`` times; median, min and mean wall time in seconds."""
+    return time_interleaved({"call": fn}, repeat, warmup, sync)["call"]
+
+
+def load_snapshot() -> dict[str, float]:
+    """The machine's load now: 1-, 5- and 15-minute load averages (``os.getloadavg``) and the CPU count."""
+    one, five, fifteen = os.getloadavg()
+    return {"load_1min": one, "load_5min": five, "load_15min": fifteen, "cpu_count": os.cpu_count() or 1}
+
+
+def load_verdict(snapshots: list[dict[str, float]], own_threads: int, allowed: bool) -> dict[str, Any]:
+    """Whether figures taken between ``snapshots`` ran under heavy load.
+
+    Heavy: at some snapshot the 1-minute load average beyond the benchmark's own ``own_threads``
+    exceeds half the CPUs (other jobs then took a large share of the machine). ``allowed``
+    (``--allow-load``) records the figures anyway; the verdict says so.
+    """
+    if not snapshots:
+        raise ValueError("load_verdict: no load snapshots; take one with load_snapshot() before and after timing")
+    cpus = max(int(s["cpu_count"]) for s in snapshots)
+    excess = max(0.0, max(s["load_1min"] for s in snapshots) - own_threads)
+    heavy = excess > 0.5 * cpus
+    return {
+        "rule": "heavy if the 1-min load average minus the benchmark's own threads exceeds 0.5 x CPUs at any snapshot",
+        "cpu_count": cpus,
+        "own_threads": own_threads,
+        "limit": 0.5 * cpus,
+        "excess_load": excess,
+        "heavy": heavy,
+        "recorded_under_heavy_load": heavy and allowed,
+    }
 
 
 def write_result(name: str, figures: dict[str, Any], out_dir: Path | None = None) -> Path:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
+
+# Module- and session-scoped fixtures open benches before any per-test folder exists: their bench locks go to
+# this run's own folder, never to the machine-wide default that a user's bench (or another test run) holds.
+os.environ["OSCLC_LOCK_DIR"] = tempfile.mkdtemp(prefix="osclc-test-locks-")
 
 
 @pytest.fixture(autouse=True)

@@ -131,6 +131,8 @@ class CameraConfig(_Section):
     read_noise_e: float = Field(0.0, ge=0.0, le=1000.0, description="read noise (electrons rms), 0 .. 1000")
     full_well_e: float = Field(20000.0, gt=0.0, le=1e7, description="full-well capacity (electrons), (0, 1e7]")
     quantum_efficiency: float = Field(1.0, ge=0.0, le=1.0, description="photons -> electrons (fraction), 0 .. 1")
+    dark_current_e_per_s: float = Field(0.0, ge=0.0, le=1e5, description="dark current: mean thermal electrons per pixel and "
+                                        "second of exposure (shot noise like light; e-/s), 0 .. 1e5")
     options: BackendOptions = Field(default_factory=dict, description="backend-specific settings (documented by each backend)")
 
 
@@ -141,7 +143,7 @@ class ImperfectionsConfig(_Section):
     phase_range_rad: float = Field(2 * math.pi, ge=0.1, le=20.0, description="phase range of the gray levels (rad), 0.1 .. 20; 2*pi with gamma 1 is the ideal LUT")
     zernike_rad: dict[int, float] = Field(default_factory=dict, description="cover-glass wavefront error: Noll index (1 .. 36) -> "
                                           "coefficient (rad, RMS-normalised Zernike over the circle through the SLM corners)")
-    fringing_px: float = Field(0.0, ge=0.0, le=5.0, description="fringing: Gaussian blur sigma of the phase between neighbouring SLM pixels (pixels), 0 .. 5")
+    fringing_px: float = Field(0.0, ge=0.0, le=5.0, description="fringing: RMS width (Gaussian sigma) of the blur of the phase between neighbouring SLM pixels, shape crosstalk_shape (pixels), 0 .. 5")
     zero_order: float = Field(0.0, ge=0.0, le=1.0, description="unmodulated fraction of the field amplitude: t = z + (1 - z) exp(i phi), 0 .. 1")
     fourier_offset_px: tuple[float, float] = Field((0.0, 0.0), description="offset of the optical axis (spectrum DC) from the SLM centre (SLM pixels, rows, cols), each -1e4 .. 1e4")
     fourier_rotation_rad: float = Field(0.0, ge=-math.pi, le=math.pi, description="rotation of the spectrum on the SLM (rad), -pi .. pi")
@@ -151,7 +153,38 @@ class ImperfectionsConfig(_Section):
     camera_magnification: float = Field(1.0, ge=0.5, le=2.0, description="actual / nominal magnification on the camera, 0.5 .. 2")
     dead_pixel_fraction: float = Field(0.0, ge=0.0, le=0.1, description="fraction of camera pixels that read 0 light, 0 .. 0.1")
     hot_pixel_fraction: float = Field(0.0, ge=0.0, le=0.1, description="fraction of camera pixels stuck at full scale, 0 .. 0.1")
-    seed: int = Field(1234, ge=0, le=2**32 - 1, description="seed of the dead/hot pixel positions, 0 .. 2**32-1")
+    seed: int = Field(1234, ge=0, le=2**32 - 1, description="seed of the dead/hot pixel positions and the PRNU / DSNU patterns, 0 .. 2**32-1")
+    # effects the calibration does not model (osclc.drivers.sim: panel, sensor, light, input_response); all off by default
+    crosstalk_shape: Literal["gaussian", "exponential", "asymmetric"] = Field(
+        "gaussian", description="shape of the fringing kernel, fringing_px being its RMS width (pixels): gaussian, exponential "
+        "(exp(-abs(x)/b), heavier tails) or asymmetric (exp(-x/b+), exp(x/b-): reaches further one way); osclc.drivers.physics.crosstalk")
+    crosstalk_asymmetry: float = Field(0.0, ge=-0.9, le=0.9, description="asymmetric kernel only: a = (b+ - b-) / (b+ + b-), "
+                                       "> 0 reaches further towards higher pixel indices (fraction), -0.9 .. 0.9")
+    pixel_fill_factor: float = Field(1.0, ge=0.25, le=1.0, description="reflecting area fraction of an SLM pixel (square "
+                                     "aperture, dead space absorbs): the image field is multiplied by F sinc(sqrt(F) x) sinc(sqrt(F) y), "
+                                     "x, y in output windows from the axis (the far-field envelope); 1 = no dead space, 0.25 .. 1")
+    lut_gamma_variation: float = Field(0.0, ge=0.0, le=0.5, description="LUT non-uniformity: lut_gamma varies across the panel "
+                                       "as lut_gamma (1 + v * map), map a smooth tilt + bowl with peak abs(map) = 1 (fraction), 0 .. 0.5")
+    phase_range_variation: float = Field(0.0, ge=0.0, le=0.5, description="LUT non-uniformity: phase_range_rad varies across "
+                                         "the panel as phase_range_rad (1 + v * map), same map (cell-gap variation; fraction), 0 .. 0.5")
+    flicker_rad: float = Field(0.0, ge=0.0, le=1.0, description="SLM phase flicker: peak phase ripple at the refresh rate "
+                               "(slm.refresh_hz) at full-scale phase, proportional to the phase, random phase per frame, averaged "
+                               "over the exposure (rad), 0 .. 1")
+    prnu: float = Field(0.0, ge=0.0, le=0.2, description="camera photo-response non-uniformity: RMS spread of the per-pixel gain "
+                        "(fixed pattern; fraction), 0 .. 0.2")
+    dsnu_e: float = Field(0.0, ge=0.0, le=1000.0, description="camera dark-signal non-uniformity: RMS spread of the per-pixel "
+                          "offset (fixed pattern; electrons), 0 .. 1000")
+    stray_light: float = Field(0.0, ge=0.0, le=1.0, description="stray light on the camera, scaling with the laser power: "
+                               "fraction of the irradiance a fully lit input gives in its image (fraction), 0 .. 1")
+    stray_light_tilt: float = Field(0.0, ge=0.0, le=1.0, description="stray light's relative change across the sensor "
+                                    "columns: level (1 + tilt (2 col / (cols - 1) - 1)) (fraction), 0 .. 1")
+    laser_drift_per_s: float = Field(0.0, ge=-0.01, le=0.01, description="laser power drift: relative change of the emitted power "
+                                     "per second of the bench clock since the bench opened, P = P_set (1 + r t) (1/s; 1 %/min = 1.67e-4), "
+                                     "-0.01 .. 0.01")
+    input_extinction: float = Field(0.0, ge=0.0, le=0.5, description="input modulator finite contrast: intensity a dark pixel "
+                                    "transmits / full-scale intensity, i.e. 1 / contrast ratio (0.002 for 500:1; fraction), 0 .. 0.5")
+    input_gamma: float = Field(1.0, ge=0.2, le=5.0, description="input modulator non-linearity: the modulated quantity "
+                               "(amplitude or intensity, input.encoding) is value**input_gamma; 1 = linear, 0.2 .. 5")
 
     @field_validator("zernike_rad")
     @classmethod
@@ -162,6 +195,13 @@ class ImperfectionsConfig(_Section):
             if not (math.isfinite(coeff) and abs(coeff) <= 100.0):
                 raise ValueError(f"coefficient {coeff} of Noll index {index} must be finite and within +-100 rad")
         return value
+
+    @model_validator(mode="after")
+    def _asymmetry_needs_its_shape(self) -> "ImperfectionsConfig":
+        if self.crosstalk_asymmetry != 0.0 and self.crosstalk_shape != "asymmetric":
+            raise ValueError(f"crosstalk_asymmetry {self.crosstalk_asymmetry} acts only with crosstalk_shape: asymmetric "
+                             f"(it is {self.crosstalk_shape}); set crosstalk_shape: asymmetric or crosstalk_asymmetry: 0")
+        return self
 
     @field_validator("fourier_offset_px", "camera_offset_px")
     @classmethod
@@ -201,6 +241,8 @@ class SimulationConfig(_Section):
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the camera noise, 0 .. 2**32-1")
     precision: Literal["single", "double"] = Field("single", description="floating precision of the optical model")
     fft_workers: int = Field(-1, ge=-1, le=256, description="threads of scipy.fft (-1 = all cores), -1 .. 256")
+    pixel_integration: bool = Field(False, description="camera pixels integrate the intensity over their area (exact, on a "
+                                    "2x finer grid; ~8x an FFT of the SLM grid per frame) instead of sampling it at their centres")
     throughput: float = Field(1e-5, ge=0.0, le=1.0, description="optical power transmission from laser to camera (ND filters, losses; fraction), 0 .. 1")
     imperfections: ImperfectionsConfig = Field(default_factory=ImperfectionsConfig, description="hidden truth (all off = ideal)")
     faults: FaultsConfig = Field(default_factory=FaultsConfig, description="fault injection (all off by default)")

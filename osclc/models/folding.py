@@ -49,7 +49,7 @@ from torch import nn
 
 from osclc.models.layers.backend import Backend
 from osclc.models.layers.detector import DETECTOR_MODES, Detector, DetectorMode
-from osclc.models.layers.frontend import SpectralFrontend
+from osclc.models.networks.frontend import SpectralFrontend
 from osclc.models.networks.sclc import SCLC
 from osclc.models.layers.spectral_conv import SpectralConv2d, complex_dtype, mix_channels
 from osclc.models.layers.spectral_grid import centred_frequencies, input_offset
@@ -86,7 +86,7 @@ class _FastPath(NamedTuple):
     rows: torch.Tensor  # complex [h, N] (complex inputs)
     cols: torch.Tensor  # complex [N, w]
     kernel_channels: torch.Tensor  # [c_in, c_out, h, w], FFT order, scaled by h w / P^2
-    kernel_frequencies: torch.Tensor  # the same, frequency-major [h, w, c_in, c_out]
+    kernel_frequencies: torch.Tensor  # the same, output-major [h, w, c_out, c_in] (mix_channels)
 
     @classmethod
     def build(cls, kernel: torch.Tensor, size: int, offset: int, pad: int) -> "_FastPath":
@@ -108,7 +108,7 @@ class _FastPath(NamedTuple):
             rows=partial_dft(fy, size, offset, pad).to(device, kernel.dtype),
             cols=partial_dft(fx, size, offset, pad).T.to(device, kernel.dtype),
             kernel_channels=scaled.contiguous(),
-            kernel_frequencies=scaled.permute(2, 3, 0, 1).contiguous(),
+            kernel_frequencies=scaled.permute(2, 3, 1, 0).contiguous(),
         )
 
     def real_spectrum(self, x: torch.Tensor) -> torch.Tensor:

@@ -81,8 +81,8 @@ def test_keys_name_the_hardware_not_the_config(tmp_path) -> None:
     visa = BenchConfig.model_validate({"laser": {"backend": "visa", "resource": "USB0::1::2::3::INSTR"}})
     assert device_keys(visa)["laser"] == "visa:USB0::1::2::3::INSTR"
     screens = BenchConfig.model_validate({
-        "slm": {"backend": "slmsuite", "options": {"slmsuite_class": "x.ScreenMirrored", "display_number": 2}},
-        "input": {"backend": "slmsuite", "options": {"slmsuite_class": "x.ScreenMirrored", "display_number": 1}}})
+        "slm": {"backend": "slmsuite", "options": {"slmsuite_class": "slmsuite.hardware.slms.screenmirrored.ScreenMirrored", "display_number": 2}},
+        "input": {"backend": "slmsuite", "options": {"slmsuite_class": "slmsuite.hardware.slms.screenmirrored.ScreenMirrored", "display_number": 1}}})
     keys = device_keys(screens)
     assert keys["slm"] != keys["input"] and "display_number" in keys["slm"]
 

@@ -8,7 +8,7 @@ import torch
 
 from osclc.models.networks.architecture import build_model
 from osclc.models.networks.classification_arch import ClassificationArch, resolve_plan
-from osclc.models.layers.frontend import MaxPoolFrontend, SpectralFrontend
+from osclc.models.networks.frontend import MaxPoolFrontend, SpectralFrontend
 from osclc.models.networks.plan import ALEXNET, default_plan
 from osclc.models.networks.sclc import SCLC
 from osclc.models.networks.teachers import AlexNetTeacher, Square, teacher_map_sizes

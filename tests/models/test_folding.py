@@ -12,7 +12,7 @@ from osclc.models.networks.architecture import ClassificationArch, build_model
 from osclc.models.layers.backend import Backend
 from osclc.models.layers.detector import Detector, detector_channels
 from osclc.models.folding import FoldedFileError, FoldedFrontend, FoldedSCLC, fold, fold_frontend
-from osclc.models.layers.frontend import MaxPoolFrontend, SpectralFrontend
+from osclc.models.networks.frontend import MaxPoolFrontend, SpectralFrontend
 from osclc.models.networks.plan import LayerPlan, NetworkPlan
 from osclc.models.networks.sclc import SCLC
 from osclc.models.layers.spectral_conv import SpectralConv2d
@@ -58,6 +58,16 @@ def test_fold_equals_layer_by_layer(depth: int, parity: str, dtype: torch.dtype,
         assert folded.kernel.shape == (2, 2 + depth, *expected.shape[-2:])
         assert _relative(folded.field(x), expected) < tolerance
         assert _relative(folded(x), student(x)) < tolerance
+
+
+@pytest.mark.parametrize("channels", [1, 6])
+def test_fold_equals_layer_by_layer_few_and_many_input_channels(channels: int) -> None:
+    """Up to 4 input channels the folded mix is a broadcast sum, above it a batched matrix product (``mix_channels``)."""
+    torch.manual_seed(channels)
+    student = _student(2, 8, GRIDS["even"], channels=channels).double()
+    x = torch.rand(3, channels, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        assert _relative(fold(student)(x), student(x)) < 1e-10
 
 
 @pytest.mark.parametrize("detector", ["intensity", "field", "none"])

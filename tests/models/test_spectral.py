@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from osclc.models.layers.detector import Detector, detector_channels
-from osclc.models.layers.frontend import SpectralFrontend
+from osclc.models.networks.frontend import SpectralFrontend
 from osclc.models.layers.spectral_conv import SpectralConv2d
 from osclc.models.layers.spectral_grid import crop_centre, smooth_size, to_field, to_spectrum
 from osclc.models.layers.spectral_pool import SpectralPool2d

@@ -7,6 +7,7 @@ each later run dies at one of them, leaving the files exactly as a kill at that 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -50,6 +51,10 @@ def _child(save: Callable[[], object], at: int | None, listing: Path | None) -> 
             name = getattr(arg, "__name__", "?") if kind.startswith("c_") else frame.f_code.co_name
             events.append((kind, name, frame.f_code.co_filename))
 
+    # The garbage collector runs when allocation counts cross thresholds, and those counts depend on what the
+    # parent did before forking: a collection inside the save would add finalizer events and shift the numbering.
+    gc.collect()
+    gc.disable()
     sys.setprofile(profiler)
     try:
         save()

@@ -34,15 +34,20 @@ Pipeline of one frame (all in centred order, so no fftshift is needed: for even 
 checkerboard sign on the input, and ``F(F(.))`` of lens 1 then lens 2 gives the inverted image):
 
 1. input: device values -> pixel amplitudes a_n (quantised to the modulator's bits; ``sqrt`` for intensity
-   encoding); lens 1: ``U(A^-1 (k - o)) / scale`` above on every SLM pixel; the stored ``spectrum`` is the field on
+   encoding; finite contrast and non-linearity: :mod:`osclc.drivers.sim.input_response`); lens 1: ``U(A^-1 (k - o)) / scale`` above on every SLM pixel; the stored ``spectrum`` is the field on
    the SLM times the checkerboard ``sgn = (-1)**(row + col)`` (a sign lens 2 undoes), cached until the input changes;
 2. SLM: ``T = (z + (1 - z) exp(i blur(phi(g)))) exp(i W)`` with the hidden LUT ``phi``, fringing blur, zero
    order ``z`` and cover-glass wavefront ``W`` (:mod:`osclc.drivers.physics.slm_response`, the model calibration
-   measures; cached until the pattern changes);
-3. lens 2: ``b = F(U T) / (Q_r Q_c)``; intensity ``|b|^2``;
-4. camera: pixel integration (block sums for integer binning, else a box filter and bilinear sampling
-   with the registration affine), photons from the laser power, throughput, exposure and QE, gain,
-   dark level, shot and read noise, full well, bit depth, dead and hot pixels.
+   measures; cached until the pattern changes), and what it does not model: any crosstalk kernel shape, a LUT that
+   varies across the panel, flicker (a new T per frame), the pixel aperture's envelope
+   (:mod:`osclc.drivers.sim.panel`);
+3. lens 2: ``b = F(U T) / (Q_r Q_c)``; intensity ``|b|^2`` (times the aperture envelope);
+4. camera: the pixels sample the intensity (block sums for integer binning, else a box filter and bilinear sampling
+   with the registration affine) or, with ``simulation.pixel_integration``, integrate it over their area exactly
+   (:mod:`osclc.drivers.sim.pixel_integration`); photons from the laser power (drifting:
+   :mod:`osclc.drivers.sim.light`), throughput, exposure and QE, plus stray light; then the sensor
+   (:mod:`osclc.drivers.sim.sensor`): PRNU, dark current, shot and read noise, DSNU, full well, gain, dark level,
+   bit depth, dead and hot pixels.
 """
 
 from __future__ import annotations
@@ -56,11 +61,15 @@ import scipy.fft
 
 from osclc.drivers.backends import BenchShared
 from osclc.drivers.bench_config import BenchConfig, ImperfectionsConfig
+from osclc.drivers.clock import Clock, make_clock
 from osclc.drivers.errors import InvalidSetting
 from osclc.drivers.laser import Laser
-from osclc.drivers.physics.slm_response import transmittance
-from osclc.drivers.physics.zernike import wavefront_map
+from osclc.drivers.sim.input_response import modulator_amplitude
 from osclc.drivers.sim.lens import Lens1, rotation
+from osclc.drivers.sim.light import drift_factor, stray_light_profile
+from osclc.drivers.sim.panel import SimulatedPanel, aperture_envelope
+from osclc.drivers.sim.pixel_integration import PixelIntegrator
+from osclc.drivers.sim.sensor import SimulatedSensor
 from osclc.drivers.slm import gray_dtype
 
 PLANCK_J_S = 6.62607015e-34
@@ -75,7 +84,10 @@ class SimTruth:
     ``fourier_affine``: 2x3, frequency bin (row, col) of the P-padded input grid, relative to DC -> SLM pixel
     index (row, col); ``camera_affine``: 2x3, input-modulator pixel index (row, col) -> camera pixel index
     (row, col) of the image's centroid; ``dead_pixels`` / ``hot_pixels``: boolean sensor maps;
-    ``zero_order`` and ``fringing_px`` as configured; ``imperfections``: the config they came from.
+    ``zero_order`` and ``fringing_px`` as configured; ``imperfections``: the config they came from; the effects the
+    calibration does not model: ``crosstalk_kernel`` (1-D, :mod:`osclc.drivers.physics.crosstalk`; None without
+    fringing), ``lut_gamma_map`` / ``phase_range_map_rad`` (per SLM pixel; None when the LUT is uniform),
+    ``gain_map`` (PRNU) and ``offset_map_e`` (DSNU, electrons) per camera pixel (None when off).
     """
 
     imperfections: ImperfectionsConfig
@@ -87,22 +99,23 @@ class SimTruth:
     hot_pixels: np.ndarray
     zero_order: float
     fringing_px: float
-
-
-def phase_lut(bit_depth: int, imperfections: ImperfectionsConfig) -> np.ndarray:
-    """phi(g) = phase_range_rad * (g / 2**bits)**gamma for every gray level g (rad)."""
-    g = np.arange(1 << bit_depth, dtype=np.float64) / (1 << bit_depth)
-    return imperfections.phase_range_rad * g ** imperfections.lut_gamma
+    crosstalk_kernel: np.ndarray | None
+    lut_gamma_map: np.ndarray | None
+    phase_range_map_rad: np.ndarray | None
+    gain_map: np.ndarray | None
+    offset_map_e: np.ndarray | None
 
 
 class SimulatedBench:
     """Optical state shared by the simulated devices of one bench (see the module doc for the model).
 
     The devices call :meth:`set_input` (modulator), :meth:`set_slm` (SLM), :meth:`frame` (camera);
-    ``laser`` is the bench's laser device (None: the configured power is always on).
+    ``laser`` is the bench's laser device (None: the configured power is always on); ``clock`` the bench clock (None:
+    a virtual clock of its own, refused with a laser drift, which needs the bench's); ``start_ns`` its time when this
+    object was created (the bench opened): the laser drift counts from there.
     """
 
-    def __init__(self, config: BenchConfig) -> None:
+    def __init__(self, config: BenchConfig, clock: Clock | None = None) -> None:
         self.config = config
         sim = config.simulation
         imp = sim.imperfections
@@ -117,13 +130,19 @@ class SimulatedBench:
         self.d_m = (self.window_m / self.q[0], self.window_m / self.q[1])
         self.out_d_m = (self.d_m[0] * opt.f2_m / opt.f1_m, self.d_m[1] * opt.f2_m / opt.f1_m)
         self.laser: Laser | None = None
-        self.rng = np.random.default_rng(sim.seed)
+        if clock is None and imp.laser_drift_per_s:
+            raise InvalidSetting("simulation.imperfections.laser_drift_per_s: the drift follows the bench clock; open the "
+                                 "bench with open_bench (or pass its clock) or set laser_drift_per_s: 0")
+        self.clock = make_clock("virtual") if clock is None else clock
+        self.start_ns = self.clock.now_ns()
         self._prepare_input_geometry(imp)
-        self._prepare_slm(imp)
+        self.panel = SimulatedPanel(config, self.real_dtype, self.complex_dtype)
+        self.phase_lut_rad, self.wavefront_rad = self.panel.phase_lut_rad, self.panel.wavefront_rad
+        self.sensor = SimulatedSensor(config.camera, sim, self.real_dtype)
         self._prepare_camera(imp)
         self.truth = self._make_truth(imp)
         self.spectrum: np.ndarray | None = None
-        self.transmittance = self._transmittance(np.zeros(self.q, gray_dtype(config.slm.bit_depth)))
+        self.transmittance = self.panel.show(np.zeros(self.q, gray_dtype(config.slm.bit_depth)))
         self.set_input(np.zeros(config.input.shape, np.float32), "amplitude", config.input.bit_depth)
 
     # ------------------------------------------------------------------ geometry
@@ -136,11 +155,6 @@ class SimulatedBench:
                                  f"45 degrees need a square SLM grid, slm.shape is {self.q}; use |rotation| <= pi/4")
         self._lens1 = Lens1(self.q, m, self.config.input.shape, imp.fourier_scale, imp.fourier_rotation_rad,
                              np.asarray(imp.fourier_offset_px, dtype=np.float64), self.complex_dtype, self.workers)
-
-    def _prepare_slm(self, imp: ImperfectionsConfig) -> None:
-        self.phase_lut_rad = phase_lut(self.config.slm.bit_depth, imp)
-        self.wavefront_rad = wavefront_map(self.q, imp.zernike_rad)
-        self._cover = np.exp(1j * self.wavefront_rad).astype(self.complex_dtype) if imp.zernike_rad else None
 
     def _prepare_camera(self, imp: ImperfectionsConfig) -> None:
         cam = self.config.camera
@@ -168,11 +182,17 @@ class SimulatedBench:
         off = g_inv @ (0.5 - centre) - 0.5 + shift
         # cv2 works on (x=col, y=row)
         self._warp = np.array([[g_inv[1, 1], g_inv[1, 0], off[1]], [g_inv[0, 1], g_inv[0, 0], off[0]]], dtype=np.float64)
-        rng = np.random.default_rng(imp.seed)
-        draw = rng.random(cam.shape)
-        self.dead = draw < imp.dead_pixel_fraction
-        self.hot = (draw >= imp.dead_pixel_fraction) & (draw < imp.dead_pixel_fraction + imp.hot_pixel_fraction)
-        self._dead_index, self._hot_index = np.flatnonzero(self.dead), np.flatnonzero(self.hot)
+        # the SLM pixel aperture's intensity envelope on the output samples (x from the axis), per axis
+        self._envelope: tuple[np.ndarray, np.ndarray] | None = None
+        fine: tuple[np.ndarray, np.ndarray] | None = None
+        if imp.pixel_fill_factor < 1.0:
+            self._envelope = tuple(aperture_envelope(imp.pixel_fill_factor, self.q[ax], np.arange(self.q[ax]) - self.q[ax] // 2)
+                                   for ax in (0, 1))  # type: ignore[assignment]
+            fine = tuple(aperture_envelope(imp.pixel_fill_factor, self.q[ax], (np.arange(2 * self.q[ax]) - self.q[ax]) / 2) ** 2
+                         for ax in (0, 1))  # type: ignore[assignment]
+        self._integrator = PixelIntegrator(self.q, g_inv, centre, cam.shape, fine, self.real_dtype, self.complex_dtype,
+                                           self.workers) if self.config.simulation.pixel_integration else None
+        self._stray: np.ndarray | None = stray_light_profile(cam.shape[1], imp.stray_light_tilt).astype(self.real_dtype) if imp.stray_light > 0 else None
 
     def _make_truth(self, imp: ImperfectionsConfig) -> SimTruth:
         cfg = self.config
@@ -192,74 +212,90 @@ class SimulatedBench:
         lin = -self._g @ w @ d
         const = np.array(cfg.camera.shape) / 2 + self._cam_offset + self._g @ (0.5 - w @ (d @ (0.5 - n / 2) - 0.5)) - 0.5
         camera = np.concatenate([lin, const[:, None]], axis=1)
+        panel, sensor = self.panel, self.sensor
         return SimTruth(imp, self.phase_lut_rad.copy(), self.wavefront_rad.copy(), fourier, camera,
-                        self.dead.copy(), self.hot.copy(), imp.zero_order, imp.fringing_px)
+                        sensor.dead.copy(), sensor.hot.copy(), imp.zero_order, imp.fringing_px,
+                        *(None if v is None else v.copy() for v in (panel.kernel, panel.lut_gamma_map, panel.phase_range_map_rad,
+                                                                     sensor.gain_map, sensor.offset_map_e)))
 
     # ------------------------------------------------------------------ state changes
 
     def set_input(self, values: np.ndarray, encoding: str, bit_depth: int) -> None:
         """Show device values in [0, 1] (quantised to ``bit_depth``) and compute the lens-1 spectrum."""
-        levels = (1 << bit_depth) - 1
-        q = np.rint(np.asarray(values, dtype=np.float64) * levels) / levels
-        amplitude = q if encoding == "amplitude" else np.sqrt(q)
+        imp = self.config.simulation.imperfections
+        amplitude = modulator_amplitude(values, encoding, bit_depth, imp.input_gamma, imp.input_extinction)
         self.spectrum = self._lens1(amplitude.astype(self.real_dtype, copy=False))
 
-    def _transmittance(self, gray: np.ndarray) -> np.ndarray:
-        """The SLM's transmittance showing ``gray`` (:func:`osclc.drivers.physics.slm_response.transmittance` of the
-        hidden LUT's phases, times the cover glass)."""
-        imp = self.config.simulation.imperfections
-        lut = self.phase_lut_rad.astype(self.real_dtype)
-        phase = cv2.LUT(gray, lut) if gray.dtype == np.uint8 and lut.dtype == np.float32 else lut[gray]
-        t = transmittance(phase, imp.fringing_px, imp.zero_order, self.complex_dtype)
-        if self._cover is not None:
-            t *= self._cover
-        return t
-
     def set_slm(self, gray: np.ndarray) -> None:
-        """Display integer gray levels on the SLM grid: computes the complex transmittance."""
-        self.transmittance = self._transmittance(np.asarray(gray))
+        """Display integer gray levels on the SLM grid: computes the complex transmittance (without flicker)."""
+        self.transmittance = self.panel.show(np.asarray(gray))
 
     # ------------------------------------------------------------------ output
 
     def output_field(self) -> np.ndarray:
         """Complex field on the output plane (centred order, index Q//2 = axis, sampled at ``out_d_m``); with
         a unit transmittance it is the inverted input image band-limited by the SLM window (inside a uniformly lit
-        pixel area |field|^2 = amplitude^2 per sample, up to the ringing of the band limit)."""
+        pixel area |field|^2 = amplitude^2 per sample, up to the ringing of the band limit), times the SLM pixel
+        aperture's envelope (``pixel_fill_factor``); without flicker."""
         sign = np.outer(np.where(np.arange(self.q[0]) % 2, -1.0, 1.0), np.where(np.arange(self.q[1]) % 2, -1.0, 1.0))
         out = scipy.fft.fft2(self.spectrum * self.transmittance, workers=self.workers, overwrite_x=True)
-        return out * (sign / (self.q[0] * self.q[1]))
+        out = out * (sign / (self.q[0] * self.q[1]))
+        if self._envelope is not None:
+            out *= np.outer(*self._envelope)
+        return out
 
     def intensity(self) -> np.ndarray:
-        """(Q_r Q_c)^2 |output field|^2 per output sample (centred order; the FFT normalisation is left out)."""
-        out = scipy.fft.fft2(self.spectrum * self.transmittance, workers=self.workers, overwrite_x=True)
+        """(Q_r Q_c)^2 |output field|^2 per output sample (centred order; the FFT normalisation is left out), without
+        flicker."""
+        return self._intensity(self.transmittance)
+
+    def _intensity(self, transmittance: np.ndarray) -> np.ndarray:
+        out = scipy.fft.fft2(self.spectrum * transmittance, workers=self.workers, overwrite_x=True)
         power = np.square(out.real)
         power += np.square(out.imag)
+        if self._envelope is not None:
+            power *= np.square(self._envelope[0])[:, None]
+            power *= np.square(self._envelope[1])[None, :]
         return power
 
     def photons_per_unit(self, exposure_s: float) -> float:
-        """Photons per output sample for |field|^2 = 1 during ``exposure_s`` (laser on at its power)."""
+        """Photons per output sample for |field|^2 = 1 during an exposure of ``exposure_s`` starting now (laser on at
+        its power, drift included: the power at mid-exposure)."""
         cfg = self.config
-        power_w = self.power_w()
+        power_w = self.power_w(0.5 * exposure_s)
         sample_area = self.d_m[0] * self.d_m[1]
         modulator_area = cfg.input.shape[0] * cfg.input.shape[1] * cfg.input.pitch_m ** 2
         photon_j = PLANCK_J_S * LIGHT_SPEED_M_S / cfg.optics.wavelength_m
         return power_w * cfg.simulation.throughput * sample_area / modulator_area * exposure_s / photon_j
 
-    def power_w(self) -> float:
-        """Optical power leaving the laser now (W): 0 while emission is off."""
+    def power_w(self, delay_s: float = 0.0) -> float:
+        """Optical power leaving the laser ``delay_s`` seconds from now (W): 0 while emission is off; the set power
+        times the drift (:func:`osclc.drivers.sim.light.drift_factor`) since this bench opened."""
         if self.laser is None:
-            return self.config.laser.power_mw * 1e-3
-        status = self.laser.status()
-        return status.power_mw * 1e-3 if status.emission else 0.0
+            power = self.config.laser.power_mw * 1e-3
+        else:
+            status = self.laser.status()
+            power = status.power_mw * 1e-3 if status.emission else 0.0
+        rate = self.config.simulation.imperfections.laser_drift_per_s
+        if rate:
+            power *= drift_factor(rate, (self.clock.now_ns() - self.start_ns) * 1e-9 + delay_s)
+        return power
 
     def expected_electrons(self, exposure_s: float) -> np.ndarray:
-        """Mean photo-electrons per camera pixel (sensor shape), before noise and saturation."""
-        cam = self.config.camera
-        scale = self.photons_per_unit(exposure_s) * cam.quantum_efficiency / float(self.q[0] * self.q[1]) ** 2
-        intensity = self.intensity()
-        if self._binning is not None:
-            image = self._bin(intensity)
+        """Mean electrons per camera pixel (sensor shape) of an exposure of ``exposure_s`` (s) starting now: the
+        image, stray light, PRNU and dark current; before noise, DSNU, saturation and flicker."""
+        return self._electrons(exposure_s, self.transmittance)
+
+    def _electrons(self, exposure_s: float, transmittance: np.ndarray) -> np.ndarray:
+        cam, imp = self.config.camera, self.config.simulation.imperfections
+        per_sample = self.photons_per_unit(exposure_s) * cam.quantum_efficiency  # electrons per output sample, |field|^2 = 1
+        scale = per_sample / float(self.q[0] * self.q[1]) ** 2
+        if self._integrator is not None:
+            image = self._integrator(self.spectrum * transmittance)
+        elif self._binning is not None:
+            image = self._bin(self._intensity(transmittance))
         else:
+            intensity = self._intensity(transmittance)
             kr, kc = self._box
             if kr > 1 or kc > 1:
                 intensity = cv2.boxFilter(intensity, -1, (kc, kr), normalize=False, borderType=cv2.BORDER_CONSTANT)
@@ -269,7 +305,9 @@ class SimulatedBench:
             image = cv2.warpAffine(intensity, self._warp, (cam.shape[1], cam.shape[0]),
                                    flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         image *= scale
-        return image
+        if self._stray is not None:
+            image += self._stray * (imp.stray_light * per_sample * self._pixel_area_samples)
+        return self.sensor.collect(image, exposure_s)
 
     def _bin(self, intensity: np.ndarray) -> np.ndarray:
         pr, pc, sr, sc = self._binning  # type: ignore[misc]
@@ -286,48 +324,16 @@ class SimulatedBench:
         return window.reshape(rows, pr, cols, pc).sum(axis=(1, 3))
 
     def frame(self, exposure_s: float, gain: float) -> np.ndarray:
-        """A full-sensor camera image: counts (uint8/uint16 when quantising, else float32)."""
-        cam, sim = self.config.camera, self.config.simulation
-        electrons = self.expected_electrons(exposure_s)
-        if sim.noise:
-            electrons = self._shot_noise(electrons)
-        electrons.flat[self._dead_index] = 0.0
-        if sim.quantize:
-            np.minimum(electrons, cam.full_well_e, out=electrons)
-        if sim.noise and cam.read_noise_e > 0:
-            electrons += self.rng.standard_normal(electrons.shape, dtype=np.float32).astype(electrons.dtype) * cam.read_noise_e
-        counts = electrons * gain + cam.dark_level
-        full = float((1 << cam.bit_depth) - 1)
-        counts.flat[self._hot_index] = full
-        if not sim.quantize:
-            return counts.astype(np.float32, copy=False)
-        np.rint(counts, out=counts)
-        np.clip(counts, 0.0, full, out=counts)
-        return counts.astype(np.uint8 if cam.bit_depth <= 8 else np.uint16)
-
-    def _shot_noise(self, electrons: np.ndarray) -> np.ndarray:
-        """Poisson photo-electrons, drawn fast by mean: below 0.05 e- as one Poisson process (a Poisson total
-        spread over the pixels in proportion to their means: exact, and cheap because few events happen),
-        up to 10 e- by numpy's Poisson, above by the Gaussian sqrt(N) approximation (skewness 1/sqrt(N) <= 0.32 left out)."""
-        flat = np.maximum(electrons, 0.0).ravel()
-        tiny = flat < 0.05
-        rates = np.where(tiny, flat, 0.0)
-        cumulative = np.cumsum(rates, dtype=np.float64)
-        events = int(self.rng.poisson(cumulative[-1])) if cumulative.size else 0
-        hits = np.searchsorted(cumulative, self.rng.random(events) * cumulative[-1], side="right") if events else np.empty(0, np.int64)
-        noisy = np.where(tiny, np.bincount(np.minimum(hits, flat.size - 1), minlength=flat.size).astype(flat.dtype), flat)
-        mid = np.flatnonzero(~tiny & (flat < 10.0))
-        noisy[mid] = self.rng.poisson(flat[mid])
-        big = np.flatnonzero(flat >= 10.0)
-        noisy[big] += np.sqrt(flat[big]) * self.rng.standard_normal(big.shape, dtype=np.float32)
-        np.maximum(noisy, 0.0, out=noisy)
-        return noisy.reshape(electrons.shape)
+        """A full-sensor camera image of an exposure of ``exposure_s`` (s) starting now, ``gain`` counts per electron:
+        counts (uint8/uint16 when quantising, else float32); with flicker the SLM's transmittance of this frame."""
+        transmittance = self.panel.flickered(exposure_s) if self.panel.flickers else self.transmittance
+        return self.sensor.read(self._electrons(exposure_s, transmittance), gain)
 
 
 def shared_simulation(shared: BenchShared) -> SimulatedBench:
     """The :class:`SimulatedBench` of a bench (``BenchShared``), created on first use."""
     sim = shared.extras.get("simulation")
     if sim is None:
-        sim = SimulatedBench(shared.config)
+        sim = SimulatedBench(shared.config, shared.clock)
         shared.extras["simulation"] = sim
     return sim

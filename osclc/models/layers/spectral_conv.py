@@ -22,10 +22,11 @@ Kernel parameterisations:
   spectrum of a random k x k spatial kernel. Not limited to a k x k support, so its
   convolution may wrap around the P window (it is a per-frequency operator, not a lens-sized kernel).
 
-Kernel spectra are held frequency-major, ``[H, W, c_in, c_out]`` (one c_in x c_out matrix per
-frequency: the channel sum is a batched matrix product), and cached while no gradient is being
-taken (evaluation), keyed on the parameter's storage and version counter, so inference never
-recomputes them.
+Kernel spectra are frequency-major, ``[H, W, c_in, c_out]`` (``response``; one c_in x c_out matrix per
+frequency: the channel sum is a batched matrix product), applied as their transposes
+``[H, W, c_out, c_in]`` (``mix_channels``), and cached in that layout while no gradient is being
+taken (evaluation), keyed on the grid, the frequencies asked for and the parameter's storage
+and version counter, so inference never recomputes them.
 """
 
 from __future__ import annotations
@@ -42,11 +43,17 @@ KernelKind = Literal["spatial", "free"]
 
 
 def mix_channels(spectrum: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Per-frequency channel mixing: spectrum [B, Ci, H, W], frequency-major kernel [H, W, Ci, Co] -> [B, Co, H, W].
+    """Per-frequency channel mixing: spectrum [B, Ci, H, W], output-major kernel [H, W, Co, Ci] -> [B, Co, H, W].
 
-    One batched matrix product per frequency (the result is a strided view in [B, Co, H, W] order).
+    One batched matrix product per frequency, ``kernel[f] @ spectrum[:, :, f].T`` (the result is a
+    strided view in [B, Co, H, W] order whose storage is [H, W, Co, B], the order the next layer
+    reads). With the kernel's rows contiguous, a batch of one is a matrix-vector product that
+    streams each kernel once (about 2x faster on this project's test CPU than the [Ci, Co] layout).
     """
-    return torch.matmul(spectrum.permute(2, 3, 0, 1), kernel).permute(2, 3, 0, 1)
+    height, width, out_channels, in_channels = kernel.shape
+    rows = spectrum.permute(2, 3, 0, 1).reshape(height * width, spectrum.shape[0], in_channels)  # [F, B, Ci]
+    out = torch.bmm(kernel.reshape(height * width, out_channels, in_channels), rows.transpose(1, 2))  # [F, Co, B]
+    return out.view(height, width, out_channels, -1).permute(3, 2, 0, 1)
 
 
 def tap_phases(grid: int, frequencies: torch.Tensor, kernel_size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -121,32 +128,40 @@ class SpectralConv2d(nn.Module):
         rows = full if fy is None else full.index_select(0, (fy + grid // 2).to(full.device))
         return rows if fx is None else rows.index_select(1, (fx + grid // 2).to(full.device))
 
-    def _grid_response(self, grid: int, size: int) -> torch.Tensor:
-        """Frequency-major response at the centred ``size`` x ``size`` subset of a ``grid``-bin grid (cached in eval)."""
+    def _band_response(self, grid: int, rows: range, cols: range) -> torch.Tensor:
+        """Output-major response [|rows|, |cols|, c_out, c_in] at integer frequencies of a ``grid``-bin grid (cached in eval)."""
         param = self.parameter
-        freqs = None if size == grid else centred_frequencies(size)
+        full = rows == cols == range(-(grid // 2), grid - grid // 2)
+        fy, fx = (None, None) if full else (torch.arange(rows.start, rows.stop), torch.arange(cols.start, cols.stop))
         if torch.is_grad_enabled() and param.requires_grad:
             self._cache = None
-            return self.response(grid, freqs, freqs)
-        key = (grid, size, param.device, param.dtype, param.data_ptr(), param._version)
+            return self.response(grid, fy, fx).transpose(-1, -2)
+        key = (grid, rows, cols, param.device, param.dtype, param.data_ptr(), param._version)
         if self._cache is None or self._cache[0] != key:
-            self._cache = (key, self.response(grid, freqs, freqs))
+            self._cache = (key, self.response(grid, fy, fx).transpose(-1, -2).contiguous())
         return self._cache[1]
 
-    def forward(self, spectrum: torch.Tensor, grid: int | None = None) -> torch.Tensor:
-        """Centred spectrum [B, c_in, S, S] -> [B, c_out, S, S].
+    def forward(self, spectrum: torch.Tensor, grid: int | None = None, rows: range | None = None, cols: range | None = None) -> torch.Tensor:
+        """Spectrum [B, c_in, R, C] -> [B, c_out, R, C]: one batched c_in x c_out product per frequency.
 
-        ``grid``: the grid (bins) the layer works on when ``spectrum`` holds only its centred
-        S x S subset (a following spectral pool discards the rest, so the frontend crops first);
-        default S. The taps are one ``grid`` pixel apart either way.
+        ``rows`` x ``cols``: the integer frequencies the spectrum holds (default: the centred
+        R x C ones); ``grid``: the grid (bins) the layer works on (default R), which sets the tap
+        pitch (one ``grid`` pixel). A frontend passes only the bins its output keeps
+        (``spectral_band``); a spatial kernel's response is periodic in the grid, so any
+        integer frequency is valid for it, a free kernel's must lie on its grid.
         """
-        size = spectrum.shape[-1]
-        if spectrum.dim() != 4 or spectrum.shape[1] != self.in_channels or spectrum.shape[-2] != size:
-            raise ValueError(f"SpectralConv2d: expected a spectrum [B, {self.in_channels}, S, S], got {tuple(spectrum.shape)}")
-        grid = size if grid is None else grid
-        if grid < size:
-            raise ValueError(f"SpectralConv2d: a {size}-bin spectrum cannot be a subset of a {grid}-bin grid")
-        return mix_channels(spectrum, self._grid_response(grid, size))
+        if spectrum.dim() != 4 or spectrum.shape[1] != self.in_channels:
+            raise ValueError(f"SpectralConv2d: expected a spectrum [B, {self.in_channels}, R, C], got {tuple(spectrum.shape)}")
+        height, width = spectrum.shape[-2:]
+        rows = range(-(height // 2), height - height // 2) if rows is None else rows
+        cols = range(-(width // 2), width - width // 2) if cols is None else cols
+        grid = height if grid is None else grid
+        if (len(rows), len(cols)) != (height, width):
+            raise ValueError(f"SpectralConv2d: a {height}x{width} spectrum holds {len(rows)}x{len(cols)} frequencies")
+        lowest, highest = min(rows.start, cols.start), max(rows.stop, cols.stop) - 1
+        if self.kernel_kind == "free" and (lowest < -(grid // 2) or highest > grid - grid // 2 - 1):
+            raise ValueError(f"SpectralConv2d: frequencies {lowest}..{highest} do not lie on the free kernel's {grid}-bin grid")
+        return mix_channels(spectrum, self._band_response(grid, rows, cols))
 
     def conv_same(self, x: torch.Tensor) -> torch.Tensor:
         """Spatial maps [B, c_in, S, S] -> [B, c_out, S, S]: zero-padded (linear) convolution, 'same' crop.

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         build_model,
     )
     from osclc.models.networks.classification_arch import resolve_plan
+    from osclc.models.networks.frontend import MaxPoolFrontend, SpectralFrontend
     from osclc.models.networks.plan import ALEXNET, LayerPlan, NetworkPlan, default_plan
     from osclc.models.networks.sclc import SCLC
     from osclc.models.networks.sclc_unet import FoldedSCLCUNet, SCLCUNet, fold_levels
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALEXNET", "CLASSIFICATION_VARIANTS", "SCLC", "SEGMENTATION_VARIANTS", "AlexNetTeacher", "ArchConfig", "ClassificationArch",
-    "FoldedSCLCUNet", "LayerPlan", "NetworkPlan", "SCLCUNet", "SegmentationArch", "UNet", "UNetShapeError", "build_model",
+    "FoldedSCLCUNet", "LayerPlan", "MaxPoolFrontend", "NetworkPlan", "SCLCUNet", "SegmentationArch", "SpectralFrontend", "UNet", "UNetShapeError", "build_model",
     "default_plan", "default_unet_channels", "fold_levels", "resolve_plan",
 ]
 

@@ -25,7 +25,7 @@ from torch import nn
 
 from osclc.models.layers.backend import Backend, BackendKind
 from osclc.models.layers.detector import Detector, DetectorMode, detector_channels
-from osclc.models.layers.frontend import MaxPoolFrontend, SpectralFrontend
+from osclc.models.networks.frontend import MaxPoolFrontend, SpectralFrontend
 from osclc.models.networks.plan import NetworkPlan
 from osclc.models.layers.spectral_conv import KernelKind
 from osclc.models.layers.spectral_pool import NyquistMode

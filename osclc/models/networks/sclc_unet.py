@@ -32,7 +32,7 @@ from torch import nn
 
 from osclc.models.layers.detector import Detector, DetectorMode, detector_channels
 from osclc.models.folding import FoldedFrontend, fold_frontend
-from osclc.models.layers.frontend import SpectralFrontend
+from osclc.models.networks.frontend import SpectralFrontend
 from osclc.models.layers.spectral_conv import SpectralConv2d
 from osclc.models.layers.spectral_grid import smooth_size, to_field, to_spectrum
 from osclc.models.layers.spectral_pool import NyquistMode, SpectralPool2d

@@ -5,7 +5,8 @@ Fourier transformed; every layer is then diagonal in frequency (``SpectralConv2d
 per-frequency product, ``SpectralPool2d`` a crop); one inverse DFT at the end gives the
 complex field on the final h x w grid (samples every P/h input pixels over the whole window,
 conventions in ``spectral_grid``). Nothing is cropped or padded in space between layers, so
-the whole frontend equals one per-frequency matrix (``folding.fold``).
+the whole frontend equals one per-frequency matrix (``folding.fold``), and the layers are
+evaluated on the output's bins only (``spectral_band``).
 
 P is chosen so that the support of the convolutions never wraps:
 ``P >= N + sum_l (k_l - 1) * r_l`` with ``r_l`` the down-sampling before layer l (tap pitch in
@@ -25,7 +26,8 @@ from torch import nn
 
 from osclc.models.networks.plan import NetworkPlan
 from osclc.models.layers.spectral_conv import KernelKind, SpectralConv2d
-from osclc.models.layers.spectral_grid import crop_centre, input_offset, smooth_size, to_field, to_spectrum
+from osclc.models.layers.spectral_band import SpectralBand
+from osclc.models.layers.spectral_grid import centred_frequencies, input_offset, smooth_size, to_field
 from osclc.models.layers.spectral_pool import NyquistMode, SpectralPool2d
 from osclc.models.networks.teachers import teacher_map_sizes
 
@@ -86,29 +88,40 @@ class SpectralFrontend(nn.Module):
         """Offset (input pixels) of the input inside the P x P window along each axis."""
         return input_offset(self.input_size, self.pad)
 
-    def spectrum(self, x: torch.Tensor) -> torch.Tensor:
-        """Centred P x P spectrum of the zero-padded input [B, C_in, P, P] (complex)."""
-        if x.dim() != 4 or x.shape[1] != self.in_channels or tuple(x.shape[-2:]) != (self.input_size, self.input_size):
-            raise ValueError(f"frontend: expected images [B, {self.in_channels}, {self.input_size}, {self.input_size}], got {tuple(x.shape)}")
-        return to_spectrum(x, self.pad)
+    def band(self, x: torch.Tensor) -> SpectralBand:
+        """The frequencies the output needs: its h x h window, or its Hermitian half for a real input and spatial kernels."""
+        hermitian = not x.is_complex() and all(layer.kernel_kind == "spatial" for layer in self.layers if isinstance(layer, SpectralConv2d))
+        return SpectralBand.window(self.out_size, hermitian)
+
+    def pass_mask(self, device: torch.device) -> torch.Tensor | None:
+        """Product of the pools' Nyquist masks on the centred h x h window (None when all ones)."""
+        freqs = centred_frequencies(self.out_size)
+        mask = None
+        for layer in self.layers:
+            if isinstance(layer, SpectralPool2d) and (layer_mask := layer.mask_at(freqs, freqs)) is not None:
+                mask = layer_mask if mask is None else mask * layer_mask
+        return None if mask is None else mask.to(device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Layer by layer: images [B, C_in, N, N] -> complex field [B, C_out, h, h].
 
-        A convolution followed by a spectral pool is evaluated only on the bins the pool keeps
-        (the product is per frequency, so cropping first changes nothing but the work).
+        The input is Fourier transformed once on the padded P x P grid and every layer is
+        evaluated on the bins the output keeps only (``spectral_band``: the final h x h window,
+        or its Hermitian half): a spectral pool then only changes the grid (the tap pitch) of the
+        convolutions after it, and its Nyquist mask, being per frequency, is applied once at the end.
         """
-        spectrum, grid = self.spectrum(x), self.pad
-        for index, layer in enumerate(self.layers):
+        if x.dim() != 4 or x.shape[1] != self.in_channels or tuple(x.shape[-2:]) != (self.input_size, self.input_size):
+            raise ValueError(f"frontend: expected images [B, {self.in_channels}, {self.input_size}, {self.input_size}], got {tuple(x.shape)}")
+        band = self.band(x)
+        spectrum, grid = band.spectrum(x, self.pad), self.pad
+        for layer in self.layers:
             if isinstance(layer, SpectralConv2d):
-                following = self.layers[index + 1] if index + 1 < len(self.layers) else None
-                if isinstance(following, SpectralPool2d):
-                    spectrum = crop_centre(spectrum, (following.out_size, following.out_size))
-                spectrum = layer(spectrum, grid)
+                spectrum = layer(spectrum, grid, band.rows, band.cols)
             else:
-                spectrum = layer(spectrum)
                 grid = layer.out_size
-        return to_field(spectrum, self.pad)
+        window = band.complete(spectrum)
+        mask = self.pass_mask(window.device)
+        return to_field(window if mask is None else window * mask, self.pad)
 
 
 class MaxPoolFrontend(nn.Module):
