@@ -1,9 +1,10 @@
 """The simulated camera: each capture computes the frame of the shared optical model, with its timing.
 
 Timing model of one software-triggered capture (:mod:`osclc.drivers.physics.timing`): exposure ``exposure_s``,
-then ``readout_s``, then the transfer of the full sensor frame at ``link_MBps`` (1e6 bytes/s; 0 = instantaneous). On a real clock
-the capture returns when that much time has passed since the trigger (the computation counts toward
-it); on a virtual clock it advances the clock by that much.
+then ``readout_s``, then the transfer of the full sensor frame at ``link_MBps`` (1e6 bytes/s; 0 = instantaneous). The frame's
+computation runs inside that time (:meth:`osclc.drivers.clock.Clock.overlap`): on a real clock the capture
+returns when that much time has passed since the trigger, or when the computation ends if it takes longer
+(the excess is charged to the clock's overrun account); on a virtual clock it advances the clock by that much.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ class SimulatedCamera(Camera):
         return capture_time_s(self.exposure_s, self.readout_s, transfer)
 
     def _capture_hw(self, timeout_s: float) -> RawFrame:
-        t0 = self.clock.now_ns()
         index = self._device_index
         self._device_index += 1  # a dropped or timed-out frame still used a sensor frame: indices show gaps
         self._faults.check("capture a frame", timeout_s, frame=True)
@@ -48,10 +48,9 @@ class SimulatedCamera(Camera):
             raise DeviceTimeout(f"{self._label()}: frame not received within {timeout_s:g} s "
                                 f"(exposure + readout + transfer = {duration:g} s); raise the timeout or shorten the exposure",
                                 self.name)
-        image = self.simulation.frame(self.exposure_s, self.gain)
-        t_end = t0 + int(round(self.exposure_s * 1e9))
-        self.clock.sleep_until_ns(t0 + int(round(duration * 1e9)))
-        return RawFrame(image, index, t0, t_end, device_timestamp_ns=t0)
+        image, received = self.clock.overlap(duration, lambda: self.simulation.frame(self.exposure_s, self.gain))
+        start = received - int(round(duration * 1e9))
+        return RawFrame(image, index, start, start + int(round(self.exposure_s * 1e9)), device_timestamp_ns=start)
 
     def _set_exposure_hw(self, exposure_s: float) -> None:
         self._faults.check("set the exposure", self._timeout_s)

@@ -14,6 +14,8 @@ from osclc.drivers.sim.optics import SimulatedBench, shared_simulation
 class SimulatedInputModulator(InputModulator):
     """An input modulator whose image is the input field of ``simulation`` (quantised to ``bit_depth``)."""
 
+    simulated = True
+
     def __init__(self, section: InputConfig, simulation: SimulatedBench, shared: BenchShared) -> None:
         super().__init__("sim-input", section.shape, section.pitch_m, section.encoding, section.bit_depth,
                          section.settle_s, shared.clock, shared.retry)

@@ -14,6 +14,8 @@ from osclc.drivers.slm import SLM
 class SimulatedSLM(SLM):
     """An SLM whose displayed pattern sets the transmittance of ``simulation`` (see :mod:`osclc.drivers.sim.optics`)."""
 
+    simulated = True
+
     def __init__(self, section: SLMConfig, simulation: SimulatedBench, shared: BenchShared) -> None:
         super().__init__("sim-slm", section.shape, section.pitch_m, section.bit_depth, section.settle_s,
                          section.refresh_hz, shared.clock, shared.retry)
