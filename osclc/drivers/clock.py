@@ -53,14 +53,15 @@ class Clock(ABC):
         with self._account_lock:
             return self._overrun_ns
 
-    def overlap(self, seconds: float, compute: Callable[[], T]) -> tuple[T, int]:
-        """Run a simulator's ``compute`` inside ``seconds`` (s, >= 0) of device time that starts now.
+    def overlap(self, seconds: float, compute: Callable[[], T], start_ns: int | None = None) -> tuple[T, int]:
+        """Run a simulator's ``compute`` inside ``seconds`` (s, >= 0) of device time that starts now, or at
+        ``start_ns`` (ns, not later than now: an operation a hardware trigger already started).
 
         Returns ``(compute's result, end)``, ``end`` (ns) being the start plus ``seconds``: the device's own
         timestamp of the operation's end. The clock then reads at least ``end``; ``compute``'s host time goes to
         :attr:`compute_ns` and, on a clock that counts compute, what it ran past ``end`` to :attr:`overrun_ns`.
         """
-        start = self.now_ns()
+        start = self.now_ns() if start_ns is None else min(int(start_ns), self.now_ns())
         host = time.perf_counter_ns()
         result = compute()
         spent = time.perf_counter_ns() - host

@@ -45,6 +45,8 @@ class InputModulator(Device, ABC):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(name, clock, retry)
+        self.settled_ns: int | None = None
+        """Device time (ns) its last pattern settled: when its sync output pulses (a triggered camera starts then)."""
         self.shape = self._check_shape("shape", shape)
         if encoding not in ENCODINGS:
             raise InvalidSetting(f"{self._label()}: encoding must be one of {ENCODINGS}, got {encoding!r}")
@@ -85,6 +87,7 @@ class InputModulator(Device, ABC):
                                              self.settle_s, self.simulated)
         self.shown = values
         self.shows += 1
+        self.settled_ns = settled
         return settled
 
     def blank(self) -> int:

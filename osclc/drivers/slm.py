@@ -49,6 +49,8 @@ class SLM(Device, ABC):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(name, clock, retry)
+        self.settled_ns: int | None = None
+        """Device time (ns) its last pattern settled: when its sync output pulses (a triggered camera starts then)."""
         self.shape = self._check_shape("shape", shape)
         self.bit_depth = self._check_bit_depth(bit_depth)
         self.pitch_m = self._check_number("pitch_m", pitch_m, 1e-7, 1e-3, "m")
@@ -96,6 +98,7 @@ class SLM(Device, ABC):
                                              self.switch_s, self.simulated)
         self.displayed = pattern
         self.displays += 1
+        self.settled_ns = settled
         return settled
 
     def blank(self) -> int:
