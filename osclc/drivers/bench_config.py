@@ -90,6 +90,38 @@ class LaserConfig(_Section):
         return self
 
 
+class InputTimingConfig(_Section):
+    """How the input modulator is clocked: video-fed (an LCoS) or a DMD's pattern modes, and its trigger."""
+
+    mode: Literal["video", "binary", "bitplanes"] = Field("video", description="video: a new image shows after settle_s; "
+                                                          "binary: 1-bit DMD patterns at binary_rate_hz (needs bit_depth 1); "
+                                                          "bitplanes: bit_depth-bit DMD patterns, each its bit planes, at bitplane_rate_hz")
+    binary_rate_hz: float = Field(0.0, ge=0.0, le=1e5, description="1-bit pattern rate of the DMD (Hz; 0 = none), 0 .. 1e5")
+    bitplane_rate_hz: float = Field(0.0, ge=0.0, le=1e5, description="rate of bit_depth-bit patterns shown as bit planes (Hz; 0 = none), 0 .. 1e5")
+    trigger: Literal["software", "sequence"] = Field("software", description="software: each image is sent and shown on its own; "
+                                                      "sequence: patterns pre-loaded on the device and stepped by trigger")
+
+    @model_validator(mode="after")
+    def _rate_of_mode(self) -> "InputTimingConfig":
+        rate = {"video": None, "binary": "binary_rate_hz", "bitplanes": "bitplane_rate_hz"}[self.mode]
+        if rate is not None and getattr(self, rate) <= 0:
+            raise ValueError(f"input.timing.mode {self.mode} needs {rate} > 0 (the DMD's pattern rate from its data sheet)")
+        return self
+
+    def pattern_rate_hz(self) -> float:
+        """Patterns per second in the chosen mode (Hz); 0 for a video-fed modulator."""
+        return {"video": 0.0, "binary": self.binary_rate_hz, "bitplanes": self.bitplane_rate_hz}[self.mode]
+
+
+class CameraTimingConfig(_Section):
+    """How the camera is triggered and how its readout scales with the region of interest."""
+
+    roi_readout: Literal["fixed", "rows"] = Field("fixed", description="fixed: readout_s whatever the ROI; rows: readout_s is "
+                                                  "the full sensor's and a ROI of r rows reads in r/rows of it (global-shutter CMOS)")
+    trigger: Literal["software", "slm", "input"] = Field("software", description="software: the host starts each exposure; "
+                                                          "slm / input: that device's sync output starts it when its new pattern has settled")
+
+
 class InputConfig(_Section):
     """The input modulator that shows the image."""
 
@@ -100,7 +132,15 @@ class InputConfig(_Section):
                                                         "amplitude, or intensity (then the driver sends amplitude**2)")
     bit_depth: int = Field(8, ge=1, le=BIT_DEPTH_MAX, description="bits per pixel value, 1 .. 16")
     settle_s: float = Field(0.0, ge=0.0, le=10.0, description="time from sending an image until it is shown (s), 0 .. 10")
+    timing: InputTimingConfig = Field(default_factory=InputTimingConfig, description="pattern modes and trigger (default: video-fed, software)")
     options: BackendOptions = Field(default_factory=dict, description="backend-specific settings (documented by each backend)")
+
+    @model_validator(mode="after")
+    def _binary_is_one_bit(self) -> "InputConfig":
+        if self.timing.mode == "binary" and self.bit_depth != 1:
+            raise ValueError(f"input.timing.mode binary shows 1-bit patterns: set input.bit_depth to 1 (it is {self.bit_depth}) "
+                             "or use mode bitplanes")
+        return self
 
 
 class SLMConfig(_Section):
@@ -127,6 +167,7 @@ class CameraConfig(_Section):
     readout_s: float = Field(0.0, ge=0.0, le=10.0, description="sensor readout time after the exposure (s), 0 .. 10")
     link_MBps: float = Field(0.0, ge=0.0, le=1e5, description="camera link bandwidth (MB/s, 1e6 bytes/s); a frame takes "
                              "bytes/bandwidth to arrive; 0 = instantaneous, 0 .. 1e5")
+    timing: CameraTimingConfig = Field(default_factory=CameraTimingConfig, description="trigger and ROI readout (default: software, fixed)")
     dark_level: float = Field(0.0, ge=0.0, le=65535.0, description="dark offset added to every pixel (counts), 0 .. 65535")
     read_noise_e: float = Field(0.0, ge=0.0, le=1000.0, description="read noise (electrons rms), 0 .. 1000")
     full_well_e: float = Field(20000.0, gt=0.0, le=1e7, description="full-well capacity (electrons), (0, 1e7]")

@@ -5,6 +5,11 @@ raise :class:`~osclc.drivers.errors.DeviceTimeout` itself if nothing arrives wit
 ``_set_exposure_hw``, ``_set_gain_hw``, and optionally ``_start_hw``/``_stop_hw`` (acquisition on/off),
 ``_set_roi_hw`` (hardware region of interest; returning False makes the base class crop in software)
 and ``_close_hw``.
+
+Trigger modes (:data:`TRIGGERS`): ``software`` (the default; :meth:`Camera.capture` starts the exposure) or
+``slm`` / ``input``: the exposure is started by that device's sync output when its new pattern has settled,
+so no software round trip lies between the pattern and the exposure; :meth:`Camera.capture` then collects the
+frame the trigger started. A backend whose camera has no trigger input refuses them (:meth:`_set_trigger_hw`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from osclc.drivers.clock import Clock
 from osclc.drivers.device import Device
 from osclc.drivers.errors import DeviceError, InvalidSetting
 from osclc.drivers.retry import RetryPolicy
+
+TRIGGERS = ("software", "slm", "input")
+"""Trigger sources of an exposure: the host, or the sync output of the SLM or of the input modulator."""
 
 
 @dataclass
@@ -80,6 +88,7 @@ class Camera(Device, ABC):
         self._exposure_s = self._check_number("exposure_s", exposure_s, *self.exposure_range_s, "s")
         self._gain = self._check_number("gain", gain, *self.gain_range, "")
         self.roi: tuple[int, int, int, int] | None = None
+        self.trigger = "software"
         self._software_roi = False
         self.acquiring = False
         self.frames = 0
@@ -128,6 +137,13 @@ class Camera(Device, ABC):
         self.roi = roi
         self._software_roi = roi is not None and not hardware
 
+    def set_trigger(self, source: str) -> None:
+        """Start exposures from ``source`` (:data:`TRIGGERS`): the host, or the SLM's / input modulator's sync output."""
+        if source not in TRIGGERS:
+            raise InvalidSetting(f"{self._label()}: trigger must be one of {TRIGGERS}, got {source!r}")
+        self._hw("set the trigger", lambda: self._set_trigger_hw(source))
+        self.trigger = source
+
     # ------------------------------------------------------------------ acquisition
 
     def start(self) -> None:
@@ -172,7 +188,7 @@ class Camera(Device, ABC):
         return {
             "sensor_shape": self.sensor_shape, "roi": self.roi, "pitch_m": self.pitch_m, "bit_depth": self.bit_depth,
             "exposure_s": self._exposure_s, "gain": self._gain, "acquiring": self.acquiring, "frames": self.frames,
-            "closed": self.closed,
+            "trigger": self.trigger, "closed": self.closed,
         }
 
     # ------------------------------------------------------------------ hooks
@@ -192,6 +208,12 @@ class Camera(Device, ABC):
     def _set_roi_hw(self, roi: tuple[int, int, int, int] | None) -> bool:
         """Apply a hardware ROI; return False (the default) to let the base class crop in software."""
         return False
+
+    def _set_trigger_hw(self, source: str) -> None:
+        """Route the exposure trigger to ``source``; the default refuses any but ``software`` (no trigger input)."""
+        if source != "software":
+            raise InvalidSetting(f"{self._label()}: this camera backend has no hardware trigger input; "
+                                 "set camera.timing.trigger: software")
 
     def _start_hw(self) -> None:
         """Start acquisition on the device (default: nothing to do)."""

@@ -29,6 +29,9 @@ class InputModulator(Device, ABC):
     """Shows an amplitude image in [0, 1] of ``shape`` (rows, cols) pixels of pitch ``pitch_m`` (m)."""
 
     kind = "input modulator"
+    simulated = False
+    """True for a simulated backend: its hooks are the simulator's compute, which runs inside the device time
+    (:meth:`osclc.drivers.clock.Clock.overlap`) rather than before it."""
 
     def __init__(
         self,
@@ -42,6 +45,8 @@ class InputModulator(Device, ABC):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(name, clock, retry)
+        self.settled_ns: int | None = None
+        """Device time (ns) its last pattern settled: when its sync output pulses (a triggered camera starts then)."""
         self.shape = self._check_shape("shape", shape)
         if encoding not in ENCODINGS:
             raise InvalidSetting(f"{self._label()}: encoding must be one of {ENCODINGS}, got {encoding!r}")
@@ -78,10 +83,12 @@ class InputModulator(Device, ABC):
         """Show field amplitude ``amplitude`` (floats in [0, 1] of :attr:`shape`), wait ``settle_s``; returns the settled time (ns)."""
         values = self.validate(amplitude)
         device = self.device_values(values)
-        self._hw("show an image", lambda: self._show_hw(device))
+        settled = self.clock.send_and_settle(lambda: self._hw("show an image", lambda: self._show_hw(device)),
+                                             self.settle_s, self.simulated)
         self.shown = values
         self.shows += 1
-        return self._wait(self.settle_s)
+        self.settled_ns = settled
+        return settled
 
     def blank(self) -> int:
         """Show an all-dark image, wait ``settle_s``; returns the settled time (ns)."""

@@ -33,6 +33,9 @@ class SLM(Device, ABC):
     """
 
     kind = "SLM"
+    simulated = False
+    """True for a simulated backend: its hooks are the simulator's compute, which runs inside the device time
+    (:meth:`osclc.drivers.clock.Clock.overlap`) rather than before it."""
 
     def __init__(
         self,
@@ -46,6 +49,8 @@ class SLM(Device, ABC):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(name, clock, retry)
+        self.settled_ns: int | None = None
+        """Device time (ns) its last pattern settled: when its sync output pulses (a triggered camera starts then)."""
         self.shape = self._check_shape("shape", shape)
         self.bit_depth = self._check_bit_depth(bit_depth)
         self.pitch_m = self._check_number("pitch_m", pitch_m, 1e-7, 1e-3, "m")
@@ -89,10 +94,12 @@ class SLM(Device, ABC):
     def display(self, values: np.ndarray) -> int:
         """Show gray levels ``values`` (integer array of :attr:`shape`), wait :attr:`switch_s`; returns the settled time (ns)."""
         pattern = self.validate(values)
-        self._hw("display a pattern", lambda: self._display_hw(pattern))
+        settled = self.clock.send_and_settle(lambda: self._hw("display a pattern", lambda: self._display_hw(pattern)),
+                                             self.switch_s, self.simulated)
         self.displayed = pattern
         self.displays += 1
-        return self._wait(self.switch_s)
+        self.settled_ns = settled
+        return settled
 
     def blank(self) -> int:
         """Show the blank pattern (all gray level 0), wait :attr:`switch_s`; returns the settled time (ns)."""

@@ -7,12 +7,15 @@ import numpy as np
 from osclc.drivers.backends import BenchShared, register_backend
 from osclc.drivers.bench_config import SLMConfig
 from osclc.drivers.sim.faults import FaultInjector
+from osclc.drivers.sim.sync import SYNC_KEY
 from osclc.drivers.sim.optics import SimulatedBench, shared_simulation
 from osclc.drivers.slm import SLM
 
 
 class SimulatedSLM(SLM):
     """An SLM whose displayed pattern sets the transmittance of ``simulation`` (see :mod:`osclc.drivers.sim.optics`)."""
+
+    simulated = True
 
     def __init__(self, section: SLMConfig, simulation: SimulatedBench, shared: BenchShared) -> None:
         super().__init__("sim-slm", section.shape, section.pitch_m, section.bit_depth, section.settle_s,
@@ -21,6 +24,7 @@ class SimulatedSLM(SLM):
         faults = shared.config.simulation.faults
         self._faults = FaultInjector(self._label(), faults.slm, faults.seed, self.clock)
         self._timeout_s = shared.config.timeout_s
+        shared.extras.setdefault(SYNC_KEY, {})["slm"] = self  # its sync output can trigger the camera
 
     def _display_hw(self, values: np.ndarray) -> None:
         self._faults.check("display a pattern", self._timeout_s)

@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from osclc.lab.latency.baselines import load_baselines, time_models  # noqa: E402
+from osclc.lab.latency.device_time import device_time_report  # noqa: E402
 from osclc.lab.loop.frame_record import BOUNDARIES, SEGMENT_NAMES, STREAM  # noqa: E402
 from osclc.lab.latency.stats import percentile, stage_report  # noqa: E402
 from osclc.lab.runs import read_run  # noqa: E402
@@ -38,6 +39,7 @@ def analyze_frames(records: Sequence[Mapping[str, Any]], where: str = "run") -> 
     report["lost_frames"] = len(records) - len(ok)
     report["total_frames"] = len(records)
     report["accuracy"] = sum(r["prediction"] == r["label"] for r in labelled) / len(labelled) if labelled else None
+    report["device_time"] = device_time_report(ok)
     return report
 
 
@@ -97,6 +99,13 @@ def markdown_report(
             f"error {100 * (budget['latency_s'] * 1e3 / report['end_to_end']['p50_ms'] - 1):+.1f} %)."
         )
     parts += ["", line]
+    timing = report.get("device_time")
+    if timing and timing.get("images_per_s_bench"):
+        parts += ["", f"Bench time vs wall time: the optical stage takes {timing['optical_bench_p50_ms']:.3f} ms on the bench "
+                  f"itself and {timing['optical_wall_p50_ms']:.3f} ms on this machine (p50; the simulator computes "
+                  f"{timing['sim_compute_p50_ms']:.3f} ms per frame, {100 * timing['sim_compute_share']:.0f} % of the optical "
+                  f"stage's wall time): {timing['images_per_s_bench']:.1f} images/s in bench time, "
+                  f"{timing['images_per_s_wall']:.1f} images/s in wall time (slowest stage's median)."]
     if baselines:
         parts += ["", "## Digital baselines on the same device", ""]
         rows = [

@@ -88,6 +88,7 @@ def _optical_stage(bench: Bench, program: OpticalProgram, loop: LoopConfig) -> C
 
     def optical(item: PipelineItem) -> None:
         image = item.payload[0]
+        compute0, overrun0 = bench.clock.compute_ns, bench.clock.overrun_ns  # only this stage's thread drives devices
         item.stamp("input_settled", bench.input.show(program.input_canvas(image)))
         captures, images = [], []
         for m in range(masks):
@@ -113,6 +114,8 @@ def _optical_stage(bench: Bench, program: OpticalProgram, loop: LoopConfig) -> C
         item.stamp("received", captures[-1]["received_ns"])
         item.data["captures"] = captures
         item.data["images"] = images
+        item.data["sim_compute_ns"] = bench.clock.compute_ns - compute0
+        item.data["sim_overrun_ns"] = bench.clock.overrun_ns - overrun0
 
     return optical
 
@@ -164,6 +167,8 @@ def frame_row(item: PipelineItem) -> dict[str, Any]:
         "captures": item.data.get("captures", []),
         "backend_ms": item.data.get("backend_ms"),
         "backend_batch": item.data.get("backend_batch"),
+        "sim_compute_ns": item.data.get("sim_compute_ns", 0),
+        "sim_overrun_ns": item.data.get("sim_overrun_ns", 0),
     }
 
 
