@@ -335,6 +335,8 @@ def plot(path: Path, cycles: list[Cycle], transitions: list[tuple[int, bool]], t
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     colours = dict(zip(ENDINGS, ("tab:green", "tab:blue", "tab:purple", "tab:orange", "tab:red", "tab:brown",
                                  "tab:pink", "tab:gray"), strict=True))
@@ -343,11 +345,10 @@ def plot(path: Path, cycles: list[Cycle], transitions: list[tuple[int, bool]], t
         ax.barh(c.index, (c.end_s or c.start_s) - c.start_s, left=c.start_s, color=colours[c.ending], height=0.8)
         if c.event_s is not None:
             ax.plot(c.event_s, c.index, "kx", ms=5)
-    for name, colour in colours.items():
-        ax.barh([], [], color=colour, label=name)
-    ax.plot([], [], "kx", label="signal / interlock opened")
+    handles = [Patch(color=colour, label=name) for name, colour in colours.items()]
+    handles.append(Line2D([], [], color="k", marker="x", linestyle="", label="signal / interlock opened"))
     ax.set_ylabel("child")
-    ax.legend(loc="upper left", ncol=5, fontsize=7)
+    ax.legend(handles=handles, loc="upper left", ncol=5, fontsize=7)
     ax.set_title("soak: children of `osclc infer`, their endings, and the OBIS laser's emission")
     times = [(t - t0_ns) / 1e9 for t, _ in transitions]
     states = [int(on) for _, on in transitions]
