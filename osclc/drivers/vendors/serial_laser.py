@@ -8,7 +8,8 @@ The port is opened with ``serial.serial_for_url``, so it may be a device (``/dev
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import serial
 

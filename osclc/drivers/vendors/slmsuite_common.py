@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any, Callable, Mapping, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from osclc.drivers.bench_config import CLASS_OPTION, check_slmsuite_class_path
 from osclc.drivers.errors import DeviceError, DeviceTimeout, InvalidSetting

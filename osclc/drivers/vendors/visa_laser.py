@@ -8,9 +8,10 @@ or a refused command raises an error naming the laser.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import pyvisa
 from pyvisa import constants
@@ -125,8 +126,9 @@ class VisaLaser(ScpiLaser):
         try:
             handle = manager.open_resource(resource, open_timeout=int(timeout_s * 1000))
         except (VisaIOError, ValueError) as exc:
+            library_name = (visa_library if isinstance(visa_library, str) else visa_library.library_path) or "default"
             raise DeviceError(
-                f"{label}: cannot open VISA resource {resource!r} with library {(visa_library if isinstance(visa_library, str) else visa_library.library_path) or 'default'!r}: {exc}; "
+                f"{label}: cannot open VISA resource {resource!r} with library {library_name!r}: {exc}; "
                 f"resources found: {', '.join(manager.list_resources()) or 'none'}", name) from None
         handle.timeout = int(round(timeout_s * 1000))
         handle.write_termination = commands.termination

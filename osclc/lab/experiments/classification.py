@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -32,8 +33,8 @@ from osclc.lab.experiments.results import VariantResult
 from osclc.lab.runs import Run
 from osclc.models.data.arrays import DatasetSplits
 from osclc.models.data.spec import load_dataset
-from osclc.models.training.evaluation import evaluate_classifier
 from osclc.models.training.config import KDConfig, TrainConfig
+from osclc.models.training.evaluation import evaluate_classifier
 from osclc.models.training.trainer import train_model
 
 HELP = "the paper's Tables II and III (teacher, SQ, SCLC, KD, detector, ablations) over seeds"

@@ -26,7 +26,7 @@ from osclc.calibration.record import bench_config_hash
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import save_backend
-from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.context import DEFAULT_CONTEXT, JobContext
 from osclc.lab.jobs.infer import resolve_backend
 from osclc.lab.loop.config import LoopConfig
 from osclc.lab.loop.runner import run_loop
@@ -181,7 +181,7 @@ class FinetuneOptions:
 
 
 def finetune_program(
-    options: FinetuneOptions, context: JobContext = JobContext(), test_features: np.ndarray | None = None,
+    options: FinetuneOptions, context: JobContext = DEFAULT_CONTEXT, test_features: np.ndarray | None = None,
 ) -> FinetuneReport:
     """Capture the train / val / test features of ``options.dataset`` through the bench, retrain the backend, save it.
 

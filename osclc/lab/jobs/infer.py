@@ -21,7 +21,7 @@ from osclc.calibration.record import bench_config_hash
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import has_backend, load_backend
-from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.context import DEFAULT_CONTEXT, JobContext
 from osclc.lab.latency.budget import LatencyBudget, predict_budget
 from osclc.lab.latency.report import write_latency_report
 from osclc.lab.latency.stats import percentile
@@ -105,7 +105,7 @@ class InferOptions:
             raise ValueError(f"baseline_repeat {self.baseline_repeat}: time each baseline at least once")
 
 
-def infer(options: InferOptions, context: JobContext = JobContext(), backend: nn.Module | None = None) -> InferResult:
+def infer(options: InferOptions, context: JobContext = DEFAULT_CONTEXT, backend: nn.Module | None = None) -> InferResult:
     """Run the ``options.split`` images of ``options.dataset`` (first ``limit``) through the bench and record the run.
 
     ``backend`` overrides :func:`resolve_backend`. SIGINT / SIGTERM end the run as ``aborted`` with

@@ -20,20 +20,22 @@ prediction for the levels' masks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.compiler import fit_normalisation
+from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
-from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.context import DEFAULT_CONTEXT, JobContext
 from osclc.lab.latency.budget import predict_budget
 from osclc.lab.latency.report import analyze_frames
 from osclc.lab.latency.stats import percentile
@@ -87,7 +89,7 @@ def compile_levels(folded: FoldedSCLCUNet, calibration: CalibrationRecord, bench
         raise ValueError(f"exposures: {len(exposures_s)} values for {len(folded.levels)} levels; give one per level")
     exposures = list(exposures_s) if exposures_s is not None else [None] * len(folded.levels)
     return [compile_program(level, calibration, bench_config, multiplex=multiplex, encoding=encoding, exposure_s=exposure, **options)
-            for level, exposure in zip(folded.levels, exposures)]
+            for level, exposure in zip(folded.levels, exposures, strict=True)]
 
 
 @torch.no_grad()
@@ -100,7 +102,7 @@ def _backend_logits(folded: FoldedSCLCUNet, features: Sequence[np.ndarray], devi
     logits, per_image_ms = [], []
     for start in range(0, len(features[0]), batch):
         maps = [torch.from_numpy(f[start:start + batch]).to(device) for f in features]
-        out, elapsed_ms = timed_call(lambda: backend(maps), device)
+        out, elapsed_ms = timed_call(partial(backend, maps), device)
         logits.append(out.cpu())
         per_image_ms.append(elapsed_ms / len(maps[0]))
     return torch.cat(logits), per_image_ms
@@ -211,7 +213,7 @@ class SegmentResult:
     segmentation: OpticalSegmentation
 
 
-def segment(options: SegmentOptions, context: JobContext = JobContext()) -> SegmentResult:
+def segment(options: SegmentOptions, context: JobContext = DEFAULT_CONTEXT) -> SegmentResult:
     """Load the student and the data, run :func:`run_optical_segmentation` in a ``segment`` run, write its figures."""
     calibration = CalibrationRecord.load(options.calibration, bench_config=options.bench)
     folder = checkpoint_folder(options.student)

@@ -19,7 +19,7 @@ from torch import nn
 
 from osclc.configs import bundled
 from osclc.lab.config.files import ConfigError, load_config, validate
-from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.context import DEFAULT_CONTEXT, JobContext
 from osclc.lab.jobs.evaluate import record_confusion
 from osclc.lab.plots.training import plot_history
 from osclc.lab.runs import Run, find_run, sha256_file
@@ -125,7 +125,7 @@ def resolve_config(options: TrainOptions, resume: Path | None) -> TrainConfig:
     return config
 
 
-def train(options: TrainOptions, context: JobContext = JobContext()) -> TrainJobResult:
+def train(options: TrainOptions, context: JobContext = DEFAULT_CONTEXT) -> TrainJobResult:
     """Train as ``options`` say on ``context.device`` (joining a torchrun group if there is one); rank 0 records the run."""
     resume = resume_checkpoint(options.resume, context.runs_dir) if options.resume else None
     config = resolve_config(options, resume)

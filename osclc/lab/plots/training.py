@@ -3,8 +3,9 @@ fine-tuning (validation accuracy per epoch), as PNG."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

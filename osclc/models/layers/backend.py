@@ -36,7 +36,8 @@ class Backend(nn.Module):
 
     def config(self) -> dict:
         """Constructor arguments (JSON-serialisable), for rebuilding from exported weights."""
-        return {"channels": self.channels, "height": self.height, "width": self.width, "num_classes": self.num_classes, "kind": self.kind, "hidden": self.hidden}
+        return {"channels": self.channels, "height": self.height, "width": self.width, "num_classes": self.num_classes,
+                "kind": self.kind, "hidden": self.hidden}
 
     def calibrate(self, features: torch.Tensor) -> torch.Tensor:
         """Per-channel affine ``features * gain + offset`` [B, C, h, w]."""

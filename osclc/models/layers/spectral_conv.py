@@ -123,7 +123,8 @@ class SpectralConv2d(nn.Module):
         if self.kernel_kind == "spatial":
             return self._spatial_response(self.weight, grid, fy, fx)
         if grid != self.grid:
-            raise ValueError(f"SpectralConv2d: this free spectral kernel lives on a {self.grid}-bin grid, got a {grid}-bin grid; rebuild the model for this input size")
+            raise ValueError(f"SpectralConv2d: this free spectral kernel lives on a {self.grid}-bin grid, got a {grid}-bin grid; "
+                             "rebuild the model for this input size")
         full = torch.view_as_complex(self.spectrum)
         rows = full if fy is None else full.index_select(0, (fy + grid // 2).to(full.device))
         return rows if fx is None else rows.index_select(1, (fx + grid // 2).to(full.device))

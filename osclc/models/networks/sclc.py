@@ -26,9 +26,9 @@ from torch import nn
 from osclc.models.layers.backend import Backend, BackendKind
 from osclc.models.layers.detector import Detector, DetectorMode, detector_channels
 from osclc.models.layers.frontend import MaxPoolFrontend, SpectralFrontend
-from osclc.models.networks.plan import NetworkPlan
 from osclc.models.layers.spectral_conv import KernelKind
 from osclc.models.layers.spectral_pool import NyquistMode
+from osclc.models.networks.plan import NetworkPlan
 
 StudentVariant = Literal["sclc", "sclc_maxpool", "backend_only"]
 
@@ -54,7 +54,7 @@ class SCLC(nn.Module):
         kernel: KernelKind = "spatial",
         nyquist: NyquistMode = "keep",
         pad: int | None = None,
-    ) -> "SCLC":
+    ) -> SCLC:
         """Build a student variant for ``plan`` (see module docstring)."""
         if variant != "sclc" and (kernel != "spatial" or pad is not None):
             raise ValueError(f"student: spectral_kernel={kernel!r} / pad={pad} apply to variant 'sclc' only, not {variant!r}; leave them unset")

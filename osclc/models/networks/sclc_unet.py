@@ -25,13 +25,13 @@ P free of prime factors above 5 (fast FFTs).
 from __future__ import annotations
 
 import copy
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from osclc.models.layers.detector import Detector, DetectorMode, detector_channels
 from osclc.models.folding import FoldedFrontend, fold_frontend
+from osclc.models.layers.detector import Detector, DetectorMode, detector_channels
 from osclc.models.layers.frontend import SpectralFrontend
 from osclc.models.layers.spectral_conv import SpectralConv2d
 from osclc.models.layers.spectral_grid import smooth_size, to_field, to_spectrum
@@ -60,7 +60,7 @@ class UNetBackend(nn.Module):
         self.image_size, self.pad = image_size, pad
         self.skip_channels = list(skip_channels)
         self.readout = nn.ModuleList(nn.BatchNorm2d(c) for c in self.skip_channels)
-        self.levels = nn.ModuleList(ConvBlock(s, c, kernel_size) for s, c in zip(self.skip_channels, channels))
+        self.levels = nn.ModuleList(ConvBlock(s, c, kernel_size) for s, c in zip(self.skip_channels, channels, strict=True))
         self.decoder = UNetDecoder(channels, num_classes, kernel_size)
 
     def window(self, level: int) -> tuple[int, int]:

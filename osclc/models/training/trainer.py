@@ -22,19 +22,21 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from pydantic import TypeAdapter, ValidationError
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from pydantic import TypeAdapter, ValidationError
 from tqdm import tqdm
 
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.data.arrays import ArraySplit, DatasetSplits
 from osclc.models.data.augment import random_shift
+from osclc.models.networks.architecture import ArchConfig, build_model
 from osclc.models.training.checkpoints import (
     CheckpointError,
     CheckpointMeta,
@@ -47,11 +49,10 @@ from osclc.models.training.checkpoints import (
     save_checkpoint,
     unwrap,
 )
-from osclc.models.data.arrays import ArraySplit, DatasetSplits
+from osclc.models.training.config import OptimiserConfig, TrainConfig
 from osclc.models.training.distributed import ProcessInfo, process_info, sum_over_processes
 from osclc.models.training.evaluation import SEGMENTATION_IGNORE_INDEX, counted
 from osclc.models.training.kd import kd_loss
-from osclc.models.training.config import OptimiserConfig, TrainConfig
 from osclc.storage import save_folder
 
 LAST = "last"
