@@ -311,8 +311,9 @@ def fold_frontend(frontend: SpectralFrontend, detector: DetectorMode) -> FoldedF
     return FoldedFrontend(fold_kernel(frontend), frontend.pad, frontend.input_size, detector)
 
 
-def fold(student: SCLC) -> FoldedSCLC:
-    """The exact one-pass equivalent of an SCLC with a spectral frontend (any depth), with a copy of its backend."""
+def fold(student: nn.Module) -> FoldedSCLC:
+    """The exact one-pass equivalent of an SCLC with a spectral frontend (any depth), with a copy of its backend;
+    ValueError for any other model (a teacher, a max-pool student)."""
     frontend = getattr(student, "frontend", None)
     if not isinstance(student, SCLC) or not isinstance(frontend, SpectralFrontend):
         kind = type(frontend).__name__ if frontend is not None else type(student).__name__

@@ -17,6 +17,7 @@ import pyvisa
 from pyvisa import constants
 from pyvisa.errors import InvalidSession, VisaIOError
 from pyvisa.highlevel import VisaLibraryBase
+from pyvisa.resources import MessageBasedResource, SerialInstrument
 
 from osclc.drivers.clock import Clock
 from osclc.drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout
@@ -130,9 +131,13 @@ class VisaLaser(ScpiLaser):
             raise DeviceError(
                 f"{label}: cannot open VISA resource {resource!r} with library {library_name!r}: {exc}; "
                 f"resources found: {', '.join(manager.list_resources()) or 'none'}", name) from None
+        if not isinstance(handle, MessageBasedResource):
+            handle.close()
+            raise DeviceError(f"{label}: VISA resource {resource!r} is a {type(handle).__name__}, not a message-based instrument; "
+                              "give the laser controller's INSTR, SOCKET or ASRL resource", name)
         handle.timeout = int(round(timeout_s * 1000))
         handle.write_termination = commands.termination
         handle.read_termination = commands.termination
-        if baud_rate is not None and handle.interface_type == constants.InterfaceType.asrl:
+        if baud_rate is not None and isinstance(handle, SerialInstrument):
             handle.baud_rate = int(baud_rate)
         super().__init__(name, max_power_mw, VisaLink(label, name, handle), commands, expect_identity, clock, retry)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 from torch import nn
@@ -73,6 +73,13 @@ class _Trainer:
     def __init__(self, configs: dict[str, TrainConfig], data: DatasetSplits, device: torch.device, run: Run,
                  progress: Callable[[str], None]) -> None:
         self.configs, self.data, self.device, self.run, self.progress = configs, data, device, run, progress
+
+    @overload
+    def train(self, variant: Variant, seed: int, teacher: nn.Module | None, kd: KDConfig | None,
+              selection: Literal[False] = False) -> tuple[nn.Module, float | None, float]: ...
+    @overload
+    def train(self, variant: Variant, seed: int, teacher: nn.Module | None, kd: KDConfig | None,
+              selection: Literal[True]) -> tuple[nn.Module, float | None, None]: ...
 
     def train(self, variant: Variant, seed: int, teacher: nn.Module | None, kd: KDConfig | None,
               selection: bool = False) -> tuple[nn.Module, float | None, float | None]:

@@ -82,7 +82,6 @@ def _configs(args: argparse.Namespace) -> dict[str, TrainConfig]:
     configs: dict[str, TrainConfig] = {}
     for role in ("teacher", "student"):
         config = load_config(getattr(args, f"{role}_config") or bundled(f"train-{role}-shapes.yaml"), kind="train")
-        assert isinstance(config, TrainConfig)
         configs[role] = config
     shared: dict[str, Any] = {"teacher": None, "dataset": args.dataset}
     if args.image_size:

@@ -34,6 +34,7 @@ from osclc.lab.plots.training import plot_finetune_history
 from osclc.lab.runs import Run
 from osclc.models.data.spec import load_dataset
 from osclc.models.folding import fold
+from osclc.models.layers.backend import Backend
 from osclc.models.training.checkpoints import load_checkpoint
 
 
@@ -58,7 +59,7 @@ def fit_channel_affine(camera: np.ndarray, digital: np.ndarray) -> tuple[np.ndar
 class FinetuneResult:
     """The retrained backend, validation accuracy before/after (on captured features) and the epoch history."""
 
-    backend: nn.Module
+    backend: Backend
     val_accuracy_before: float
     val_accuracy_after: float
     best_epoch: int
@@ -71,7 +72,7 @@ def _accuracy(backend: nn.Module, features: torch.Tensor, labels: torch.Tensor) 
 
 
 def finetune_backend(
-    backend: nn.Module,
+    backend: Backend,
     train_features: np.ndarray,
     train_labels: np.ndarray,
     val_features: np.ndarray,
@@ -217,6 +218,8 @@ def finetune_program(
                     continue
                 outcome = run_loop(bench, program, x, y, options.loop, run=run, stream=f"capture_{name}", keep_features=True,
                                    progress=f"capturing {name}" if context.progress else None)
+                if outcome.features is None:
+                    raise RuntimeError(f"capture_{name}: the loop returned no features although they were asked for")
                 features[name] = outcome.features
         digital_train, digital_acc = None, None
         if student:

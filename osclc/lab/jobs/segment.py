@@ -44,6 +44,8 @@ from osclc.lab.loop.device_timing import timed_call
 from osclc.lab.loop.runner import run_loop
 from osclc.lab.runs import Run, iter_records
 from osclc.models.data.spec import load_dataset
+from osclc.models.folding import FoldedFrontend
+from osclc.models.layers.module_types import module_as
 from osclc.models.networks.sclc_unet import FoldedSCLCUNet, SCLCUNet, fold_levels
 from osclc.models.training.checkpoints import checkpoint_folder, load_checkpoint
 from osclc.models.training.segmentation_metrics import ConfusionMatrix
@@ -88,7 +90,7 @@ def compile_levels(folded: FoldedSCLCUNet, calibration: CalibrationRecord, bench
     if exposures_s is not None and len(exposures_s) != len(folded.levels):
         raise ValueError(f"exposures: {len(exposures_s)} values for {len(folded.levels)} levels; give one per level")
     exposures = list(exposures_s) if exposures_s is not None else [None] * len(folded.levels)
-    return [compile_program(level, calibration, bench_config, multiplex=multiplex, encoding=encoding, exposure_s=exposure, **options)
+    return [compile_program(module_as(level, FoldedFrontend), calibration, bench_config, multiplex=multiplex, encoding=encoding, exposure_s=exposure, **options)
             for level, exposure in zip(folded.levels, exposures, strict=True)]
 
 
@@ -238,7 +240,7 @@ def segment(options: SegmentOptions, context: JobContext = DEFAULT_CONTEXT) -> S
                                           options.loop, context.device, run=run, multiplex=options.multiplex,
                                           encoding=options.encoding, expose=not (options.fixed_exposure or exposures),
                                           exposures_s=exposures, block=options.block)
-        save_json(run.path("optical_segmentation.json"), result.as_dict(), default=float)
+        save_json(run.path("optical_segmentation.json"), result.as_dict())
         run.set_metrics(optical=result.optical, digital=result.digital, agreement=result.agreement,
                         lost_frames=result.lost, backend_ms_p50=result.backend_ms_p50)
     return SegmentResult(run.folder, result)

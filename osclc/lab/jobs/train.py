@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -109,7 +110,6 @@ def resolve_config(options: TrainOptions, resume: Path | None) -> TrainConfig:
         config = validate(saved, TrainConfig, f"{resume}/meta.json train_config")
     else:
         config = load_config(bundled(f"train-{options.role}-digits.yaml"), kind="train")
-    assert isinstance(config, TrainConfig)
     updates: dict[str, Any] = {}
     if options.epochs is not None:
         updates["epochs"] = options.epochs
@@ -136,6 +136,14 @@ def train(options: TrainOptions, context: JobContext = DEFAULT_CONTEXT) -> Train
         shutdown_distributed()
 
 
+def _record_epoch(run: Run, context: JobContext, epochs: int, result: EpochResult) -> None:
+    """Append one epoch's row to ``run`` and say it (``epochs``: how many the training runs)."""
+    run.append("epochs", [result.as_row()])
+    val = "" if result.val_accuracy is None else f", val acc {100 * result.val_accuracy:.2f} %"
+    context.say(f"epoch {result.epoch}/{epochs}: loss {result.train_loss:.4f}, "
+                f"train acc {100 * result.train_accuracy:.2f} %{val} ({result.seconds:.1f} s)")
+
+
 def _train(role: Role, config: TrainConfig, resume: Path | None, is_main: bool, device: torch.device,
            context: JobContext) -> TrainJobResult:
     data = load_dataset(config.dataset, config.image_size, config.channels, config.split_seed, config.val_fraction)
@@ -157,17 +165,10 @@ def _train(role: Role, config: TrainConfig, resume: Path | None, is_main: bool, 
     with run_context as run:
         if run is not None:
             context.say(f"training {role} {config.arch.variant} on {data.summary()}; run {run.folder}")
-
-        def on_epoch(result: EpochResult) -> None:
-            run.append("epochs", [result.as_row()])
-            val = "" if result.val_accuracy is None else f", val acc {100 * result.val_accuracy:.2f} %"
-            context.say(f"epoch {result.epoch}/{config.epochs}: loss {result.train_loss:.4f}, "
-                        f"train acc {100 * result.train_accuracy:.2f} %{val} ({result.seconds:.1f} s)")
-
         result = train_model(
             config, data, teacher=teacher, teacher_identity=teacher_identity, device=device,
             checkpoint_dir=run.path("checkpoints") if run is not None else None, resume=resume,
-            on_epoch=on_epoch if run is not None else None, progress=context.progress,
+            on_epoch=partial(_record_epoch, run, context, config.epochs) if run is not None else None, progress=context.progress,
         )
         if run is None:
             return TrainJobResult(result.model)

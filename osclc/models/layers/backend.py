@@ -29,6 +29,7 @@ class Backend(nn.Module):
         self.gain = nn.Parameter(torch.ones(channels))
         self.offset = nn.Parameter(torch.zeros(channels))
         features = channels * height * width
+        self.head: nn.Module
         if kind == "linear":
             self.head = nn.Linear(features, num_classes)
         else:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from osclc.models.layers.module_types import module_as
 from osclc.models.layers.spectral_band import SpectralBand
 from osclc.models.layers.spectral_conv import KernelKind, SpectralConv2d
 from osclc.models.layers.spectral_grid import centred_frequencies, input_offset, smooth_size, to_field
@@ -119,7 +120,7 @@ class SpectralFrontend(nn.Module):
         for layer in self.layers:
             if isinstance(layer, SpectralConv2d):
                 spectrum = layer(spectrum, grid, band.rows, band.cols)
-            else:
+            elif isinstance(layer, SpectralPool2d):  # the only other kind the constructor admits
                 grid = layer.out_size
         window = band.complete(spectrum)
         mask = self.pass_mask(window.device)
@@ -148,6 +149,6 @@ class MaxPoolFrontend(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images [B, C_in, N, N] -> real maps [B, C_out, h, h] (same sizes as the teacher's)."""
         for conv, stride, pool in zip(self.convs, self.strides, self.pools, strict=True):
-            x = pool(conv.conv_same(x)[..., ::stride, ::stride])
+            x = pool(module_as(conv, SpectralConv2d).conv_same(x)[..., ::stride, ::stride])
         return x
 

@@ -317,7 +317,7 @@ def train_model(
             best = {"epoch": epoch + 1, "val_accuracy": val_accuracy}
         if info.is_main and checkpoint_dir is not None:
             resume_state = ResumeState(epoch + 1, optimizer.state_dict(), [h.as_row() for h in history], best)
-            save_checkpoint(last_path, model, meta, resume_state)
+            save_checkpoint(checkpoint_dir / LAST, model, meta, resume_state)
             if improved:
                 best_path = save_checkpoint(checkpoint_dir / BEST, model, meta)
         if info.is_main and on_epoch is not None:
