@@ -89,7 +89,7 @@ class _FastPath(NamedTuple):
     kernel_frequencies: torch.Tensor  # the same, output-major [h, w, c_out, c_in] (mix_channels)
 
     @classmethod
-    def build(cls, kernel: torch.Tensor, size: int, offset: int, pad: int) -> "_FastPath":
+    def build(cls, kernel: torch.Tensor, size: int, offset: int, pad: int) -> _FastPath:
         real = torch.float64 if kernel.dtype == torch.complex128 else torch.float32
         height, width = kernel.shape[-2:]
         fy = torch.fft.ifftshift(centred_frequencies(height))  # FFT order, so no shift before ifft2
@@ -171,7 +171,7 @@ class FoldedFrontend(nn.Module):
         """Centred integer frequencies (rows, columns) of the kernel's bins (units: 1/P cycles per input pixel)."""
         return centred_frequencies(self.out_size[0]), centred_frequencies(self.out_size[1])
 
-    def _fast(self) -> "_FastPath":
+    def _fast(self) -> _FastPath:
         """Partial-DFT matrices and the kernel in FFT order, cached per device / dtype / kernel version."""
         kernel = self.kernel
         key = (kernel.device, kernel.dtype, kernel.data_ptr(), kernel._version)
@@ -241,7 +241,7 @@ class FoldedSCLC(FoldedFrontend):
         return save_npz(path, arrays)
 
     @classmethod
-    def load(cls, path: str | Path, device: torch.device | str | None = None) -> "FoldedSCLC":
+    def load(cls, path: str | Path, device: torch.device | str | None = None) -> FoldedSCLC:
         """Read a file written by ``save`` (no pickle); raises FoldedFileError naming what is wrong."""
         path = Path(path)
         if not path.is_file():
@@ -286,7 +286,8 @@ def fold_kernel(frontend: SpectralFrontend, dtype: torch.dtype | None = None, de
     frontend's parameters; float32 on the CPU for a frontend without any).
     """
     if not isinstance(frontend, SpectralFrontend):
-        raise ValueError(f"fold: {type(frontend).__name__} is not a SpectralFrontend; only spectral convolutions and pools on one zero-padded grid fold into one pass")
+        raise ValueError(f"fold: {type(frontend).__name__} is not a SpectralFrontend; "
+                         "only spectral convolutions and pools on one zero-padded grid fold into one pass")
     reference = next(iter(frontend.parameters()), torch.empty(0))
     cdtype = complex_dtype(dtype if dtype is not None else reference.dtype)
     height = frontend.out_size
@@ -310,12 +311,14 @@ def fold_frontend(frontend: SpectralFrontend, detector: DetectorMode) -> FoldedF
     return FoldedFrontend(fold_kernel(frontend), frontend.pad, frontend.input_size, detector)
 
 
-def fold(student: SCLC) -> FoldedSCLC:
-    """The exact one-pass equivalent of an SCLC with a spectral frontend (any depth), with a copy of its backend."""
+def fold(student: nn.Module) -> FoldedSCLC:
+    """The exact one-pass equivalent of an SCLC with a spectral frontend (any depth), with a copy of its backend;
+    ValueError for any other model (a teacher, a max-pool student)."""
     frontend = getattr(student, "frontend", None)
     if not isinstance(student, SCLC) or not isinstance(frontend, SpectralFrontend):
         kind = type(frontend).__name__ if frontend is not None else type(student).__name__
-        raise ValueError(f"fold: only SCLC students with a spectral frontend fold into one pass, got {kind}; use variant 'sclc' (or 'backend_only'), not 'sclc_maxpool' or a teacher")
+        raise ValueError(f"fold: only SCLC students with a spectral frontend fold into one pass, got {kind}; "
+                         "use variant 'sclc' (or 'backend_only'), not 'sclc_maxpool' or a teacher")
     reference = next(iter(student.parameters()))
     kernel = fold_kernel(frontend, reference.dtype, reference.device)
     return FoldedSCLC(kernel, frontend.pad, frontend.input_size, student.detector.mode, copy.deepcopy(student.backend))

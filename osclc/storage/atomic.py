@@ -125,9 +125,9 @@ def save_files(contents: Mapping[Path, bytes]) -> list[Path]:
         _sweep(path)
     temps: list[Path] = []
     try:
-        for path, data in zip(paths, contents.values()):
+        for path, data in zip(paths, contents.values(), strict=True):
             temps.append(_write_temp(path, data))
-        save_json(journal, [[temp.name, path.name] for temp, path in zip(temps, paths)])
+        save_json(journal, [[temp.name, path.name] for temp, path in zip(temps, paths, strict=True)])
     except BaseException:
         if journal.exists():  # committed: finish it
             _replay(journal)

@@ -106,7 +106,7 @@ class BenchLock:
         self.owner = owner if owner is not None else " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "python"
         self._fds: dict[str, int] = {}
 
-    def acquire(self, wait_s: float = 0.0) -> "BenchLock":
+    def acquire(self, wait_s: float = 0.0) -> BenchLock:
         """Lock every key (in sorted order, so two benches sharing devices cannot deadlock); returns self."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -165,7 +165,7 @@ class BenchLock:
         """True while every key is locked by this object."""
         return bool(self._fds) and len(self._fds) == len(set(self.keys.values()))
 
-    def __enter__(self) -> "BenchLock":
+    def __enter__(self) -> BenchLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

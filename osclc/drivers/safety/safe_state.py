@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 SAFE_ACTIONS = {"laser": "switch the laser emission off", "slm": "blank the SLM",
                 "input": "blank the input modulator", "camera": "stop the camera"}

@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Callable, Iterator
 
 INTERRUPT_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name))
@@ -48,7 +48,7 @@ class SignalGuard:
         self._shield_depth = 0
         self._previous: dict[int, Handler] = {}
 
-    def __enter__(self) -> "SignalGuard":
+    def __enter__(self) -> SignalGuard:
         if threading.current_thread() is threading.main_thread():
             for signum in INTERRUPT_SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)

@@ -29,9 +29,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import Sequence
 
 from osclc.drivers.backends import BACKEND_MODULES, BenchShared, create_device
 from osclc.drivers.bench_config import BenchConfig, LaserConfig
@@ -67,7 +67,7 @@ class Supervisor:
         return self.process.pid
 
     @classmethod
-    def start(cls, laser: LaserConfig, lock_key: str, lock_folder: Path, retry_attempts: int = 0) -> "Supervisor":
+    def start(cls, laser: LaserConfig, lock_key: str, lock_folder: Path, retry_attempts: int = 0) -> Supervisor:
         """Start and arm a watchdog for ``laser`` (its bench lock ``lock_key`` in ``lock_folder``); DeviceError if it cannot."""
         spec = json.dumps({"laser": laser.model_dump(mode="json"), "lock_key": lock_key, "lock_folder": str(lock_folder),
                            "parent": os.getpid(), "retry_attempts": retry_attempts})

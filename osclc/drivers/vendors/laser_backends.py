@@ -20,7 +20,8 @@ Common laser fields come from the bench config's ``laser`` section (``resource``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pyvisa.highlevel import VisaLibraryBase

@@ -11,7 +11,8 @@ bench always starts dark.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from osclc.drivers.clock import Clock
 from osclc.drivers.errors import DeviceError, DeviceProtocolError

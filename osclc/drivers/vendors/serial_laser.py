@@ -8,7 +8,9 @@ The port is opened with ``serial.serial_for_url``, so it may be a device (``/dev
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import serial
 
@@ -18,14 +20,13 @@ from osclc.drivers.retry import RetryPolicy
 from osclc.drivers.vendors.scpi_commands import ReplyError, command_set
 from osclc.drivers.vendors.scpi_laser import ScpiLaser
 
-try:  # POSIX ports raise termios.error (not an OSError) when the device disappears
-    from termios import error as _TermiosError
-except ImportError:  # pragma: no cover - Windows
-    _TermiosError = OSError
-
 T = TypeVar("T")
-PORT_ERRORS = (serial.SerialException, OSError, _TermiosError)
+PORT_ERRORS: tuple[type[Exception], ...] = (serial.SerialException, OSError)
 """What pyserial raises when the port fails (unplugged adapter, closed pseudo-terminal)."""
+if sys.platform != "win32":  # POSIX ports raise termios.error (not an OSError) when the device disappears
+    import termios
+
+    PORT_ERRORS += (termios.error,)
 
 
 class SerialLink:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any, Callable, Mapping, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from osclc.drivers.bench_config import CLASS_OPTION, check_slmsuite_class_path
 from osclc.drivers.errors import DeviceError, DeviceTimeout, InvalidSetting
@@ -48,7 +49,7 @@ def build_slmsuite_device(section: str, options: Mapping[str, Any], base: type, 
                              f"{section}.options.{CLASS_OPTION}: slmsuite.hardware.slms.screenmirrored.ScreenMirrored")
     cls = import_slmsuite_class(section, options[CLASS_OPTION], base)
     kwargs = {key: value for key, value in options.items() if key != CLASS_OPTION}
-    declared = inspect.signature(cls.__init__).parameters
+    declared = inspect.signature(cls).parameters  # the constructor's, without self
     kwargs.update({key: value for key, value in fills.items() if key in declared and key not in kwargs})
     try:
         return cls(**kwargs)
@@ -75,11 +76,12 @@ def check_geometry(section: str, shape: tuple[int, int], bit_depth: int, pitch_m
                    device_shape: tuple[int, int], device_bit_depth: int, device_pitch_m: float | None) -> None:
     """InvalidSetting naming ``section.<field>`` when the configured shape, bit depth or pitch (m, within 1 %)
     differs from what the device reports (``device_pitch_m`` None: the device does not know its pitch)."""
-    reported = {"shape": tuple(device_shape), "bit_depth": int(device_bit_depth), "pitch_m": device_pitch_m}
-    configured = {"shape": tuple(shape), "bit_depth": int(bit_depth), "pitch_m": pitch_m}
-    for field, value in configured.items():
-        other = reported[field]
-        if other is None or (field == "pitch_m" and abs(other - value) <= 0.01 * value) or other == value:
+    checks: list[tuple[str, object, object, bool]] = [
+        ("shape", tuple(shape), tuple(device_shape), tuple(shape) == tuple(device_shape)),
+        ("bit_depth", int(bit_depth), int(device_bit_depth), int(bit_depth) == int(device_bit_depth)),
+        ("pitch_m", pitch_m, device_pitch_m, device_pitch_m is None or abs(device_pitch_m - pitch_m) <= 0.01 * pitch_m)]
+    for field, value, other, agrees in checks:
+        if agrees:
             continue
         raise InvalidSetting(f"{section}.{field}: the bench config says {value!r} but the device reports {other!r}; "
                              f"set {section}.{field} to what the device reports (or {section}.options to match the config)")

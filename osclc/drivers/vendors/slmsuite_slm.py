@@ -12,7 +12,8 @@ keyword arguments (see :mod:`osclc.drivers.vendors.slmsuite_common`).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from slmsuite.hardware.slms.slm import SLM as SlmsuiteBase

@@ -8,14 +8,16 @@ or a refused command raises an error naming the laser.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import pyvisa
 from pyvisa import constants
 from pyvisa.errors import InvalidSession, VisaIOError
 from pyvisa.highlevel import VisaLibraryBase
+from pyvisa.resources import MessageBasedResource, SerialInstrument
 
 from osclc.drivers.clock import Clock
 from osclc.drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout
@@ -125,12 +127,17 @@ class VisaLaser(ScpiLaser):
         try:
             handle = manager.open_resource(resource, open_timeout=int(timeout_s * 1000))
         except (VisaIOError, ValueError) as exc:
+            library_name = (visa_library if isinstance(visa_library, str) else visa_library.library_path) or "default"
             raise DeviceError(
-                f"{label}: cannot open VISA resource {resource!r} with library {(visa_library if isinstance(visa_library, str) else visa_library.library_path) or 'default'!r}: {exc}; "
+                f"{label}: cannot open VISA resource {resource!r} with library {library_name!r}: {exc}; "
                 f"resources found: {', '.join(manager.list_resources()) or 'none'}", name) from None
+        if not isinstance(handle, MessageBasedResource):
+            handle.close()
+            raise DeviceError(f"{label}: VISA resource {resource!r} is a {type(handle).__name__}, not a message-based instrument; "
+                              "give the laser controller's INSTR, SOCKET or ASRL resource", name)
         handle.timeout = int(round(timeout_s * 1000))
         handle.write_termination = commands.termination
         handle.read_termination = commands.termination
-        if baud_rate is not None and handle.interface_type == constants.InterfaceType.asrl:
+        if baud_rate is not None and isinstance(handle, SerialInstrument):
             handle.baud_rate = int(baud_rate)
         super().__init__(name, max_power_mw, VisaLink(label, name, handle), commands, expect_identity, clock, retry)

@@ -21,8 +21,8 @@ import importlib
 import sys
 import tempfile
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from osclc import __version__
 from osclc.drivers.safety.safe_state import SafeStateReport, listening

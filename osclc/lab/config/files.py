@@ -12,13 +12,20 @@ import textwrap
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import yaml
 from pydantic import BaseModel, Tag, ValidationError
 
 from osclc.lab.config.yaml_reader import ConfigReadError, parse_yaml, read_text_bounded
 from osclc.storage import save_text
+
+if TYPE_CHECKING:  # the schemas are imported where a config is loaded, so that reading this module loads none of them
+    from osclc.drivers.bench_config import BenchConfig
+    from osclc.lab.loop.config import LoopConfig
+    from osclc.models.training.config import TrainConfig
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -116,7 +123,7 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], source
     return "\n".join(lines)
 
 
-def validate(data: dict[str, Any], model: type[BaseModel], source: str = "config") -> BaseModel:
+def validate(data: dict[str, Any], model: type[ModelT], source: str = "config") -> ModelT:
     """Validate a mapping read from a file against ``model`` strictly; raise :class:`ConfigError` with every problem named.
 
     Strict as JSON is: no coercion (``'5'`` is not a number, ``true`` is not a count, ``4.0`` is not an
@@ -132,8 +139,22 @@ def validate(data: dict[str, Any], model: type[BaseModel], source: str = "config
         raise ConfigError(format_validation_error(exc, model, source)) from None
 
 
+@overload
+def load_config(path: str | Path, kind: Literal["bench"]) -> BenchConfig: ...
+@overload
+def load_config(path: str | Path, kind: Literal["train"]) -> TrainConfig: ...
+@overload
+def load_config(path: str | Path, kind: Literal["loop"]) -> LoopConfig: ...
+@overload
+def load_config(path: str | Path, kind: str | None = None) -> BaseModel: ...
+
+
 def load_config(path: str | Path, kind: str | None = None) -> BaseModel:
-    """Load and validate a config file; its top-level ``kind`` picks the schema (or must equal ``kind``)."""
+    """Load and validate a config file; its top-level ``kind`` picks the schema (or must equal ``kind``).
+
+    With a literal ``kind`` (``"bench"``, ``"train"``, ``"loop"``) the result is typed as that kind's model
+    (one overload per entry of :data:`osclc.lab.config.kinds.KINDS`); without one it is the model the file names.
+    """
     from osclc.lab.config.kinds import KINDS
 
     data = read_yaml(path)

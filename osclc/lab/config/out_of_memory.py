@@ -7,7 +7,7 @@ memory" / CUDA out-of-memory ``RuntimeError``) is turned into one :class:`OutOfM
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 _CV_NO_MEMORY = -4
 """OpenCV's ``cv::Error::StsNoMem`` code."""

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 import torch
 from torch import nn
@@ -32,8 +33,8 @@ from osclc.lab.experiments.results import VariantResult
 from osclc.lab.runs import Run
 from osclc.models.data.arrays import DatasetSplits
 from osclc.models.data.spec import load_dataset
-from osclc.models.training.evaluation import evaluate_classifier
 from osclc.models.training.config import KDConfig, TrainConfig
+from osclc.models.training.evaluation import evaluate_classifier
 from osclc.models.training.trainer import train_model
 
 HELP = "the paper's Tables II and III (teacher, SQ, SCLC, KD, detector, ablations) over seeds"
@@ -72,6 +73,13 @@ class _Trainer:
     def __init__(self, configs: dict[str, TrainConfig], data: DatasetSplits, device: torch.device, run: Run,
                  progress: Callable[[str], None]) -> None:
         self.configs, self.data, self.device, self.run, self.progress = configs, data, device, run, progress
+
+    @overload
+    def train(self, variant: Variant, seed: int, teacher: nn.Module | None, kd: KDConfig | None,
+              selection: Literal[False] = False) -> tuple[nn.Module, float | None, float]: ...
+    @overload
+    def train(self, variant: Variant, seed: int, teacher: nn.Module | None, kd: KDConfig | None,
+              selection: Literal[True]) -> tuple[nn.Module, float | None, None]: ...
 
     def train(self, variant: Variant, seed: int, teacher: nn.Module | None, kd: KDConfig | None,
               selection: bool = False) -> tuple[nn.Module, float | None, float | None]:

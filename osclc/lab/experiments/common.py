@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from tqdm import tqdm
 
@@ -57,7 +58,6 @@ def load_role_configs(args: argparse.Namespace, bundled_name: str, plan_fields: 
     for role in ROLES:
         given = getattr(args, f"{role}_config", None)
         config = load_config(given or bundled(bundled_name.format(role=role)), kind="train")
-        assert isinstance(config, TrainConfig)
         if plan_fields and not given and args.dataset and args.dataset != config.dataset:
             config = config.model_copy(update={"arch": config.arch.model_copy(update=dict.fromkeys(plan_fields))})
         configs[role] = config

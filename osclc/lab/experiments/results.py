@@ -9,9 +9,10 @@ into ``results.json`` (one entry per variant: name, ``<metric>_mean``, ``interva
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 

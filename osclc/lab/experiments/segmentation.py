@@ -25,7 +25,8 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import matplotlib
 
@@ -36,17 +37,17 @@ from torch import nn  # noqa: E402
 
 from osclc.configs import bundled  # noqa: E402
 from osclc.lab.config.files import load_config  # noqa: E402
-from osclc.lab.loop.device_timing import repeat_timing  # noqa: E402
 from osclc.lab.experiments.common import Variant, parse_floats, select_variants, training_progress  # noqa: E402
 from osclc.lab.experiments.results import VariantResult  # noqa: E402
+from osclc.lab.loop.device_timing import repeat_timing  # noqa: E402
 from osclc.lab.runs import Run  # noqa: E402
-from osclc.models.training.checkpoints import save_checkpoint  # noqa: E402
 from osclc.models.data.arrays import ArraySplit, DatasetSplits  # noqa: E402
 from osclc.models.data.spec import load_dataset  # noqa: E402
-from osclc.models.training.evaluation import mean_interval  # noqa: E402
 from osclc.models.networks.sclc_unet import SCLCUNet, fold_levels  # noqa: E402
-from osclc.models.training.segmentation_metrics import ConfusionMatrix  # noqa: E402
+from osclc.models.training.checkpoints import save_checkpoint  # noqa: E402
 from osclc.models.training.config import KDConfig, TrainConfig  # noqa: E402
+from osclc.models.training.evaluation import mean_interval  # noqa: E402
+from osclc.models.training.segmentation_metrics import ConfusionMatrix  # noqa: E402
 from osclc.models.training.trainer import train_model  # noqa: E402
 from osclc.storage import save_figure, save_text  # noqa: E402
 
@@ -81,7 +82,6 @@ def _configs(args: argparse.Namespace) -> dict[str, TrainConfig]:
     configs: dict[str, TrainConfig] = {}
     for role in ("teacher", "student"):
         config = load_config(getattr(args, f"{role}_config") or bundled(f"train-{role}-shapes.yaml"), kind="train")
-        assert isinstance(config, TrainConfig)
         configs[role] = config
     shared: dict[str, Any] = {"teacher": None, "dataset": args.dataset}
     if args.image_size:

@@ -6,9 +6,9 @@ parses argv and never prints: lines for a person go through ``context.say``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -38,3 +38,7 @@ class JobContext:
     def argv_list(self) -> list[str] | None:
         """``argv`` as :meth:`osclc.lab.runs.Run.create` takes it."""
         return None if self.argv is None else list(self.argv)
+
+
+DEFAULT_CONTEXT = JobContext()
+"""The context of a job called without one: CPU, the default runs folder, silent, progress bars on (frozen, so shared safely)."""

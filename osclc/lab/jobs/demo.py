@@ -73,7 +73,7 @@ class DemoSettings:
     baseline_repeat: int = 30
 
     @classmethod
-    def quick(cls) -> "DemoSettings":
+    def quick(cls) -> DemoSettings:
         """The reduced demo the test suite runs end to end."""
         return cls(teacher_epochs=1, student_epochs=1, student_channels=2, normalise_images=8, infer_limit=24,
                    finetune_limit=48, finetune_epochs=20, baseline_repeat=3)
@@ -101,7 +101,6 @@ def _train_configs(settings: DemoSettings) -> tuple[TrainConfig, TrainConfig]:
     through ``settings.student_channels`` output channels (its teacher is set once the teacher is trained)."""
     teacher = load_config(bundled("train-teacher-digits.yaml"), kind="train")
     student = load_config(bundled("train-student-digits.yaml"), kind="train")
-    assert isinstance(teacher, TrainConfig) and isinstance(student, TrainConfig)
     arch = student.arch.model_copy(
         update={"channels": [settings.student_channels], "pools": None, "strides": None, "detector": "intensity"}
     )
@@ -120,13 +119,16 @@ def _accuracy_row(name: str, acc: Accuracy | dict[str, Any], latency: dict[str, 
     return {"model": name, **{k: value[k] for k in ("accuracy", "low", "high", "n")}, **(latency or {})}
 
 
-def run_demo(settings: DemoSettings = DemoSettings(), context: JobContext = JobContext(say=tqdm.write)) -> DemoResult:
+DEMO_CONTEXT = JobContext(say=tqdm.write)
+"""The demo's default context: its progress lines printed above the step bar."""
+
+
+def run_demo(settings: DemoSettings = DemoSettings(), context: JobContext = DEMO_CONTEXT) -> DemoResult:
     """Run every step of the module docstring; returns the demo run and the table."""
     start = time.perf_counter()
     say = context.say
     steps_context = dataclasses.replace(context, say=quiet)  # the steps' own lines (epochs) stay in their runs
     bench_config = load_config(bundled(BENCH), kind="bench")
-    assert isinstance(bench_config, BenchConfig)
     teacher_cfg, student_cfg = _train_configs(settings)
     steps = tqdm(total=6, desc="osclc demo", unit="step", disable=not context.progress)
     with Run.create("demo", config={"settings": asdict(settings), "bench": bench_config.model_dump(mode="json")},
@@ -212,7 +214,7 @@ def _table_rows(
     latency = inferred.metrics["latency"]
     optical = {"p50_ms": latency["end_to_end"]["p50_ms"], "p99_ms": latency["end_to_end"]["p99_ms"],
                "throughput_fps": latency["throughput_fps"]}
-    n = len(inferred.outcome.labels)
+    n = len(inferred.outcome.predictions)  # one per image, -1 for a lost frame
     after_correct = int(round(tuned.after * n))
     rows = [
         _accuracy_row("teacher CNN (digital)", teacher_acc, digital("teacher")),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.context import DEFAULT_CONTEXT, JobContext
 from osclc.lab.plots.training import plot_confusion
 from osclc.lab.runs import Run
 from osclc.models.data.spec import load_dataset
@@ -61,7 +61,7 @@ def record_confusion(run: Run, evaluation: Evaluation, class_names: list[str], t
     return ConfusionMatrix.from_counts(evaluation.confusion).summary() if task == "segmentation" else None
 
 
-def evaluate_checkpoint(options: EvalOptions, context: JobContext = JobContext()) -> EvalResult:
+def evaluate_checkpoint(options: EvalOptions, context: JobContext = DEFAULT_CONTEXT) -> EvalResult:
     """Evaluate ``options.checkpoint`` on its split; the figures go into an ``eval`` run."""
     folder = checkpoint_folder(options.checkpoint)
     meta = read_meta(folder)

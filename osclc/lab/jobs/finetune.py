@@ -26,7 +26,7 @@ from osclc.calibration.record import bench_config_hash
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import save_backend
-from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.context import DEFAULT_CONTEXT, JobContext
 from osclc.lab.jobs.infer import resolve_backend
 from osclc.lab.loop.config import LoopConfig
 from osclc.lab.loop.runner import run_loop
@@ -34,6 +34,7 @@ from osclc.lab.plots.training import plot_finetune_history
 from osclc.lab.runs import Run
 from osclc.models.data.spec import load_dataset
 from osclc.models.folding import fold
+from osclc.models.layers.backend import Backend
 from osclc.models.training.checkpoints import load_checkpoint
 
 
@@ -58,7 +59,7 @@ def fit_channel_affine(camera: np.ndarray, digital: np.ndarray) -> tuple[np.ndar
 class FinetuneResult:
     """The retrained backend, validation accuracy before/after (on captured features) and the epoch history."""
 
-    backend: nn.Module
+    backend: Backend
     val_accuracy_before: float
     val_accuracy_after: float
     best_epoch: int
@@ -71,7 +72,7 @@ def _accuracy(backend: nn.Module, features: torch.Tensor, labels: torch.Tensor) 
 
 
 def finetune_backend(
-    backend: nn.Module,
+    backend: Backend,
     train_features: np.ndarray,
     train_labels: np.ndarray,
     val_features: np.ndarray,
@@ -181,7 +182,7 @@ class FinetuneOptions:
 
 
 def finetune_program(
-    options: FinetuneOptions, context: JobContext = JobContext(), test_features: np.ndarray | None = None,
+    options: FinetuneOptions, context: JobContext = DEFAULT_CONTEXT, test_features: np.ndarray | None = None,
 ) -> FinetuneReport:
     """Capture the train / val / test features of ``options.dataset`` through the bench, retrain the backend, save it.
 
@@ -217,6 +218,8 @@ def finetune_program(
                     continue
                 outcome = run_loop(bench, program, x, y, options.loop, run=run, stream=f"capture_{name}", keep_features=True,
                                    progress=f"capturing {name}" if context.progress else None)
+                if outcome.features is None:
+                    raise RuntimeError(f"capture_{name}: the loop returned no features although they were asked for")
                 features[name] = outcome.features
         digital_train, digital_acc = None, None
         if student:

@@ -21,7 +21,7 @@ from osclc.calibration.record import bench_config_hash
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
 from osclc.lab.backend_files import has_backend, load_backend
-from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.context import DEFAULT_CONTEXT, JobContext
 from osclc.lab.latency.budget import LatencyBudget, predict_budget
 from osclc.lab.latency.report import write_latency_report
 from osclc.lab.latency.stats import percentile
@@ -30,6 +30,8 @@ from osclc.lab.loop.device_timing import repeat_timing
 from osclc.lab.loop.runner import LoopOutcome, run_loop
 from osclc.lab.runs import Run
 from osclc.models.data.spec import load_dataset
+from osclc.models.layers.backend import Backend
+from osclc.models.networks.sclc import SCLC
 from osclc.models.training.checkpoints import load_checkpoint
 from osclc.models.training.evaluation import accuracy_interval
 
@@ -44,16 +46,20 @@ class InferResult:
     budget: LatencyBudget
 
 
-def resolve_backend(program_dir: str | Path, student: str | Path | None, device: torch.device) -> tuple[nn.Module, str]:
+def resolve_backend(program_dir: str | Path, student: str | Path | None, device: torch.device) -> tuple[Backend, str]:
     """The backend to finish the program with: the one stored in the program folder, else the student's.
 
-    Returns ``(backend, where it came from)``; a FileNotFoundError says how to get one otherwise.
+    Returns ``(backend, where it came from)``; a FileNotFoundError says how to get one otherwise, a ValueError
+    that ``student`` is not an SCLC classifier (a teacher or a U-Net has no such backend).
     """
     if has_backend(program_dir):
         backend, info = load_backend(program_dir, device)
         return backend, f"{Path(program_dir) / 'backend.json'} ({info.get('source', 'stored')})"
     if student:
-        model, _ = load_checkpoint(student, device=device)
+        model, meta = load_checkpoint(student, device=device)
+        if not isinstance(model, SCLC):
+            raise ValueError(f"{student}: a {meta.arch.variant} checkpoint ({type(model).__name__}) has no electronic backend to finish "
+                             "the program; pass the SCLC student the program was compiled from")
         return model.backend, f"student checkpoint {student}"
     raise FileNotFoundError(
         f"{program_dir}: the program holds no electronic backend; pass --student CHECKPOINT (the student it was compiled from)"
@@ -105,7 +111,7 @@ class InferOptions:
             raise ValueError(f"baseline_repeat {self.baseline_repeat}: time each baseline at least once")
 
 
-def infer(options: InferOptions, context: JobContext = JobContext(), backend: nn.Module | None = None) -> InferResult:
+def infer(options: InferOptions, context: JobContext = DEFAULT_CONTEXT, backend: nn.Module | None = None) -> InferResult:
     """Run the ``options.split`` images of ``options.dataset`` (first ``limit``) through the bench and record the run.
 
     ``backend`` overrides :func:`resolve_backend`. SIGINT / SIGTERM end the run as ``aborted`` with

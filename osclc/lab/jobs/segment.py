@@ -20,20 +20,22 @@ prediction for the levels' masks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.compiler import fit_normalisation
+from osclc.calibration.compiler.pipeline import compile_program
 from osclc.calibration.program import OpticalProgram
 from osclc.calibration.record import CalibrationRecord
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
-from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.context import DEFAULT_CONTEXT, JobContext
 from osclc.lab.latency.budget import predict_budget
 from osclc.lab.latency.report import analyze_frames
 from osclc.lab.latency.stats import percentile
@@ -42,6 +44,8 @@ from osclc.lab.loop.device_timing import timed_call
 from osclc.lab.loop.runner import run_loop
 from osclc.lab.runs import Run, iter_records
 from osclc.models.data.spec import load_dataset
+from osclc.models.folding import FoldedFrontend
+from osclc.models.layers.module_types import module_as
 from osclc.models.networks.sclc_unet import FoldedSCLCUNet, SCLCUNet, fold_levels
 from osclc.models.training.checkpoints import checkpoint_folder, load_checkpoint
 from osclc.models.training.segmentation_metrics import ConfusionMatrix
@@ -86,8 +90,8 @@ def compile_levels(folded: FoldedSCLCUNet, calibration: CalibrationRecord, bench
     if exposures_s is not None and len(exposures_s) != len(folded.levels):
         raise ValueError(f"exposures: {len(exposures_s)} values for {len(folded.levels)} levels; give one per level")
     exposures = list(exposures_s) if exposures_s is not None else [None] * len(folded.levels)
-    return [compile_program(level, calibration, bench_config, multiplex=multiplex, encoding=encoding, exposure_s=exposure, **options)
-            for level, exposure in zip(folded.levels, exposures)]
+    return [compile_program(module_as(level, FoldedFrontend), calibration, bench_config, multiplex=multiplex, encoding=encoding, exposure_s=exposure, **options)
+            for level, exposure in zip(folded.levels, exposures, strict=True)]
 
 
 @torch.no_grad()
@@ -100,7 +104,7 @@ def _backend_logits(folded: FoldedSCLCUNet, features: Sequence[np.ndarray], devi
     logits, per_image_ms = [], []
     for start in range(0, len(features[0]), batch):
         maps = [torch.from_numpy(f[start:start + batch]).to(device) for f in features]
-        out, elapsed_ms = timed_call(lambda: backend(maps), device)
+        out, elapsed_ms = timed_call(partial(backend, maps), device)
         logits.append(out.cpu())
         per_image_ms.append(elapsed_ms / len(maps[0]))
     return torch.cat(logits), per_image_ms
@@ -211,7 +215,7 @@ class SegmentResult:
     segmentation: OpticalSegmentation
 
 
-def segment(options: SegmentOptions, context: JobContext = JobContext()) -> SegmentResult:
+def segment(options: SegmentOptions, context: JobContext = DEFAULT_CONTEXT) -> SegmentResult:
     """Load the student and the data, run :func:`run_optical_segmentation` in a ``segment`` run, write its figures."""
     calibration = CalibrationRecord.load(options.calibration, bench_config=options.bench)
     folder = checkpoint_folder(options.student)
@@ -236,7 +240,7 @@ def segment(options: SegmentOptions, context: JobContext = JobContext()) -> Segm
                                           options.loop, context.device, run=run, multiplex=options.multiplex,
                                           encoding=options.encoding, expose=not (options.fixed_exposure or exposures),
                                           exposures_s=exposures, block=options.block)
-        save_json(run.path("optical_segmentation.json"), result.as_dict(), default=float)
+        save_json(run.path("optical_segmentation.json"), result.as_dict())
         run.set_metrics(optical=result.optical, digital=result.digital, agreement=result.agreement,
                         lost_frames=result.lost, backend_ms_p50=result.backend_ms_p50)
     return SegmentResult(run.folder, result)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from torch import nn
 
 from osclc.configs import bundled
 from osclc.lab.config.files import ConfigError, load_config, validate
-from osclc.lab.jobs.context import JobContext
+from osclc.lab.jobs.context import DEFAULT_CONTEXT, JobContext
 from osclc.lab.jobs.evaluate import record_confusion
 from osclc.lab.plots.training import plot_history
 from osclc.lab.runs import Run, find_run, sha256_file
@@ -109,7 +110,6 @@ def resolve_config(options: TrainOptions, resume: Path | None) -> TrainConfig:
         config = validate(saved, TrainConfig, f"{resume}/meta.json train_config")
     else:
         config = load_config(bundled(f"train-{options.role}-digits.yaml"), kind="train")
-    assert isinstance(config, TrainConfig)
     updates: dict[str, Any] = {}
     if options.epochs is not None:
         updates["epochs"] = options.epochs
@@ -125,7 +125,7 @@ def resolve_config(options: TrainOptions, resume: Path | None) -> TrainConfig:
     return config
 
 
-def train(options: TrainOptions, context: JobContext = JobContext()) -> TrainJobResult:
+def train(options: TrainOptions, context: JobContext = DEFAULT_CONTEXT) -> TrainJobResult:
     """Train as ``options`` say on ``context.device`` (joining a torchrun group if there is one); rank 0 records the run."""
     resume = resume_checkpoint(options.resume, context.runs_dir) if options.resume else None
     config = resolve_config(options, resume)
@@ -134,6 +134,14 @@ def train(options: TrainOptions, context: JobContext = JobContext()) -> TrainJob
         return _train(options.role, config, resume, info.is_main, device, context)
     finally:
         shutdown_distributed()
+
+
+def _record_epoch(run: Run, context: JobContext, epochs: int, result: EpochResult) -> None:
+    """Append one epoch's row to ``run`` and say it (``epochs``: how many the training runs)."""
+    run.append("epochs", [result.as_row()])
+    val = "" if result.val_accuracy is None else f", val acc {100 * result.val_accuracy:.2f} %"
+    context.say(f"epoch {result.epoch}/{epochs}: loss {result.train_loss:.4f}, "
+                f"train acc {100 * result.train_accuracy:.2f} %{val} ({result.seconds:.1f} s)")
 
 
 def _train(role: Role, config: TrainConfig, resume: Path | None, is_main: bool, device: torch.device,
@@ -157,17 +165,10 @@ def _train(role: Role, config: TrainConfig, resume: Path | None, is_main: bool, 
     with run_context as run:
         if run is not None:
             context.say(f"training {role} {config.arch.variant} on {data.summary()}; run {run.folder}")
-
-        def on_epoch(result: EpochResult) -> None:
-            run.append("epochs", [result.as_row()])
-            val = "" if result.val_accuracy is None else f", val acc {100 * result.val_accuracy:.2f} %"
-            context.say(f"epoch {result.epoch}/{config.epochs}: loss {result.train_loss:.4f}, "
-                        f"train acc {100 * result.train_accuracy:.2f} %{val} ({result.seconds:.1f} s)")
-
         result = train_model(
             config, data, teacher=teacher, teacher_identity=teacher_identity, device=device,
             checkpoint_dir=run.path("checkpoints") if run is not None else None, resume=resume,
-            on_epoch=on_epoch if run is not None else None, progress=context.progress,
+            on_epoch=partial(_record_epoch, run, context, config.epochs) if run is not None else None, progress=context.progress,
         )
         if run is None:
             return TrainJobResult(result.model)

@@ -3,8 +3,9 @@ fine-tuning (validation accuracy per epoch), as PNG."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,10 +18,11 @@ def plot_history(rows: Sequence[dict[str, Any]], loss_path: Path, accuracy_path:
     for path, key, label in ((loss_path, "loss", "loss (nats)"), (accuracy_path, "accuracy", "accuracy (%)")):
         fig, ax = plt.subplots(figsize=(5.5, 3.5), dpi=120)
         for split, style in (("train", "-o"), ("val", "-s")):
-            values = [row.get(f"{split}_{key}") for row in rows]
-            if any(v is None for v in values):
+            name = f"{split}_{key}"
+            if any(row.get(name) is None for row in rows):
                 continue
-            values = [100 * v for v in values] if key == "accuracy" else values
+            scale = 100.0 if key == "accuracy" else 1.0
+            values = [scale * row[name] for row in rows]
             ax.plot(epochs, values, style, markersize=3, label=split)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)

@@ -242,7 +242,7 @@ def stratified_split(targets: np.ndarray, fraction: float, seed: int) -> tuple[n
         remainder = n_take - per_class.sum()
         per_class[np.argsort(-(exact - per_class), kind="stable")[:remainder]] += 1
         per_class = np.clip(per_class, 1, counts - 1)
-        for cls, k in zip(classes, per_class):
+        for cls, k in zip(classes, per_class, strict=True):
             members = np.flatnonzero(targets == cls)
             take_parts.append(rng.permutation(members)[:k])
         take = np.sort(np.concatenate(take_parts))

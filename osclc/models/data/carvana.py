@@ -40,7 +40,7 @@ def carvana_pairs(root: Path) -> list[tuple[Path, Path]]:
         raise SegmentationDataError(
             f"carvana:{root}: expected folders images/ + masks/ or train/ + train_masks/ (masks named <id>_mask.<ext>)"
         )
-    masks = {}
+    masks: dict[str, Path] = {}
     for path in image_files(masks_dir):
         if not path.stem.endswith(MASK_SUFFIX):
             raise SegmentationDataError(f"{path}: mask name must end in {MASK_SUFFIX} (e.g. car01{MASK_SUFFIX}.png)")

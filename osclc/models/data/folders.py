@@ -42,7 +42,7 @@ def read_image(path: Path) -> np.ndarray:
     if image is None or image.size == 0:
         raise DatasetError(f"{path}: not a readable image (corrupt or unsupported); remove or replace it")
     if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
+        image = np.right_shift(image, 8).astype(np.uint8)
     elif image.dtype != np.uint8:
         raise DatasetError(f"{path}: {image.dtype} pixels; only 8- and 16-bit images are supported")
     if image.ndim == 2:

@@ -15,6 +15,7 @@ Generation is vectorised over batches of images and fully determined by the seed
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -197,7 +198,8 @@ def load_shapes(request: DatasetRequest) -> DatasetSplits:
     size = request.image_size or NATIVE_SIZE
     channels = request.channels or 1
     spec = f"shapes:{request.argument}" if request.argument else "shapes"
-    common = dict(size=size, channels=channels, labels=options.labels, max_shapes=options.max_shapes, noise=options.noise)
-    train = generate_shapes(options.n_train, seed=2 * request.seed + 1, **common)
-    test = generate_shapes(options.n_test, seed=2 * request.seed + 2, **common)
+    generate = partial(generate_shapes, size=size, channels=channels, labels=options.labels, max_shapes=options.max_shapes,
+                       noise=options.noise)
+    train = generate(options.n_train, seed=2 * request.seed + 1)
+    test = generate(options.n_test, seed=2 * request.seed + 2)
     return make_splits(request, spec, train, test, options.num_classes, tuple(options.class_names), task="segmentation")

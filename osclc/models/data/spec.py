@@ -17,15 +17,15 @@ amplitudes in [0, 1] (what the input modulator shows), split into train / val / 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from osclc.models.data.arrays import DatasetError, DatasetRequest, DatasetSplits
+from osclc.models.data.carvana import load_carvana
 from osclc.models.data.cifar import load_cifar10
 from osclc.models.data.digits import load_digits
 from osclc.models.data.folders import load_folder
 from osclc.models.data.idx import load_idx
 from osclc.models.data.shapes import load_shapes
-from osclc.models.data.carvana import load_carvana
 from osclc.models.data.voc import load_voc
 
 DatasetLoader = Callable[[DatasetRequest], DatasetSplits]

@@ -9,6 +9,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from osclc.models.layers.backend import Backend, BackendKind
     from osclc.models.layers.detector import Detector, DetectorMode, detector_channels
+    from osclc.models.layers.module_types import module_as
     from osclc.models.layers.spectral_band import SpectralBand
     from osclc.models.layers.spectral_conv import KernelKind, SpectralConv2d
     from osclc.models.layers.spectral_grid import (
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Backend", "BackendKind", "Detector", "DetectorMode", "KernelKind", "NyquistMode", "SpectralBand",
-    "SpectralConv2d", "SpectralPool2d", "crop_centre", "detector_channels", "smooth_size", "to_field", "to_spectrum",
+    "SpectralConv2d", "SpectralPool2d", "crop_centre", "detector_channels", "module_as", "smooth_size", "to_field", "to_spectrum",
 ]
 
 if not TYPE_CHECKING:  # a module __getattr__ would let type checkers accept any attribute

@@ -29,6 +29,7 @@ class Backend(nn.Module):
         self.gain = nn.Parameter(torch.ones(channels))
         self.offset = nn.Parameter(torch.zeros(channels))
         features = channels * height * width
+        self.head: nn.Module
         if kind == "linear":
             self.head = nn.Linear(features, num_classes)
         else:
@@ -36,7 +37,8 @@ class Backend(nn.Module):
 
     def config(self) -> dict:
         """Constructor arguments (JSON-serialisable), for rebuilding from exported weights."""
-        return {"channels": self.channels, "height": self.height, "width": self.width, "num_classes": self.num_classes, "kind": self.kind, "hidden": self.hidden}
+        return {"channels": self.channels, "height": self.height, "width": self.width, "num_classes": self.num_classes,
+                "kind": self.kind, "hidden": self.hidden}
 
     def calibrate(self, features: torch.Tensor) -> torch.Tensor:
         """Per-channel affine ``features * gain + offset`` [B, C, h, w]."""

@@ -35,7 +35,7 @@ class SpectralBand:
     hermitian: bool
 
     @classmethod
-    def window(cls, size: int, hermitian: bool) -> "SpectralBand":
+    def window(cls, size: int, hermitian: bool) -> SpectralBand:
         """The band for a ``size`` x ``size`` window: the window itself, or its Hermitian half plane."""
         if size < 1:
             raise ValueError(f"spectral band: window size {size} must be >= 1")

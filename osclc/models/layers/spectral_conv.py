@@ -84,8 +84,6 @@ class SpectralConv2d(nn.Module):
             raise ValueError(f"SpectralConv2d: channels ({in_channels}, {out_channels}) and kernel_size {kernel_size} must be >= 1")
         if kernel not in ("spatial", "free"):
             raise ValueError(f"SpectralConv2d: kernel={kernel!r}; use 'spatial' or 'free'")
-        if kernel == "free" and (grid is None or grid < kernel_size):
-            raise ValueError(f"SpectralConv2d: a free spectral kernel needs grid >= kernel_size, got grid={grid}")
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.kernel_kind: KernelKind = kernel
         self.grid = grid if kernel == "free" else None
@@ -93,6 +91,8 @@ class SpectralConv2d(nn.Module):
         weight = torch.empty(out_channels, in_channels, kernel_size, kernel_size).uniform_(-bound, bound)
         if kernel == "spatial":
             self.weight = nn.Parameter(weight)
+        elif grid is None or grid < kernel_size:
+            raise ValueError(f"SpectralConv2d: a free spectral kernel needs grid >= kernel_size, got grid={grid}")
         else:
             spectrum = self._spatial_response(weight, grid, None, None)  # [M, M, c_in, c_out]
             self.spectrum = nn.Parameter(torch.view_as_real(spectrum).contiguous())
@@ -123,7 +123,8 @@ class SpectralConv2d(nn.Module):
         if self.kernel_kind == "spatial":
             return self._spatial_response(self.weight, grid, fy, fx)
         if grid != self.grid:
-            raise ValueError(f"SpectralConv2d: this free spectral kernel lives on a {self.grid}-bin grid, got a {grid}-bin grid; rebuild the model for this input size")
+            raise ValueError(f"SpectralConv2d: this free spectral kernel lives on a {self.grid}-bin grid, got a {grid}-bin grid; "
+                             "rebuild the model for this input size")
         full = torch.view_as_complex(self.spectrum)
         rows = full if fy is None else full.index_select(0, (fy + grid // 2).to(full.device))
         return rows if fx is None else rows.index_select(1, (fx + grid // 2).to(full.device))
@@ -169,7 +170,7 @@ class SpectralConv2d(nn.Module):
         Real output for a real input and a spatial kernel (equals ``conv2d(x, weight, padding='same')``).
         """
         size = x.shape[-1]
-        grid = self.grid if self.kernel_kind == "free" else smooth_size(size + self.kernel_size - 1)
+        grid = smooth_size(size + self.kernel_size - 1) if self.grid is None else self.grid  # None: a spatial kernel
         if grid < size + self.kernel_size - 1:
             raise ValueError(f"SpectralConv2d.conv_same: a {size}x{size} map needs a grid >= {size + self.kernel_size - 1}, this free kernel has {grid}")
         field = to_field(self.forward(to_spectrum(x, grid)), grid)

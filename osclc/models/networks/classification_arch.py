@@ -37,18 +37,26 @@ class ClassificationArch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    variant: ClassificationVariant = Field("sclc", description="teacher (ReLU CNN), sq_teacher (square activations), sclc (spectral student), sclc_maxpool (max-pool ablation), backend_only (no frontend)")
-    channels: list[Width] | None = Field(None, min_length=1, max_length=16, description="output channels of each conv block (count, 1..8192); None = the default plan for the input size")
-    kernel_size: KernelSize = Field(None, description="kernel size of every conv block (pixels, odd, 1..63); None = the plan's (3 for custom channels)")
-    strides: list[Factor] | None = Field(None, max_length=16, description="conv stride of each block (pixels, 1..16); None = the plan's (1 for custom channels)")
-    pools: list[Factor] | None = Field(None, max_length=16, description="down-sampling factor after each block (1 = none, 1..16); None = the plan's (2 while the map stays >= 2 pixels, for custom channels)")
+    variant: ClassificationVariant = Field("sclc", description=(
+        "teacher (ReLU CNN), sq_teacher (square activations), sclc (spectral student), sclc_maxpool (max-pool ablation), backend_only (no frontend)"))
+    channels: list[Width] | None = Field(None, min_length=1, max_length=16, description=(
+        "output channels of each conv block (count, 1..8192); None = the default plan for the input size"))
+    kernel_size: KernelSize = Field(None, description=(
+        "kernel size of every conv block (pixels, odd, 1..63); None = the plan's (3 for custom channels)"))
+    strides: list[Factor] | None = Field(None, max_length=16, description=(
+        "conv stride of each block (pixels, 1..16); None = the plan's (1 for custom channels)"))
+    pools: list[Factor] | None = Field(None, max_length=16, description=(
+        "down-sampling factor after each block (1 = none, 1..16); None = the plan's (2 while the map stays >= 2 pixels, for custom channels)"))
     head_hidden: list[Width] | None = Field(None, max_length=4, description="teacher FC hidden widths (units, 1..8192); None = the plan's")
     detector: DetectorField = "intensity"
-    backend: BackendKind = Field("linear", description="student backend after per-channel gain/offset: one FC layer (paper) or Linear-ReLU-Linear")
+    backend: BackendKind = Field("linear", description=(
+        "student backend after per-channel gain/offset: one FC layer (paper) or Linear-ReLU-Linear"))
     hidden: int = Field(128, ge=1, le=65536, description="hidden width of the mlp backend (units, 1..65536)")
-    spectral_kernel: KernelKind = Field("spatial", description="student kernels: learned k x k in space then FFT'd (paper, realisable), or a free complex spectrum per grid bin")
+    spectral_kernel: KernelKind = Field("spatial", description=(
+        "student kernels: learned k x k in space then FFT'd (paper, realisable), or a free complex spectrum per grid bin"))
     nyquist: NyquistField = "keep"
-    pad: int | None = Field(None, ge=1, le=65536, description="student's zero-padded window P (input pixels, 1..65536); None = smallest wrap-free 5-smooth size")
+    pad: int | None = Field(None, ge=1, le=65536, description=(
+        "student's zero-padded window P (input pixels, 1..65536); None = smallest wrap-free 5-smooth size"))
 
 
 def _default_pools(strides: list[int], image_size: int) -> list[int]:
@@ -81,7 +89,7 @@ def resolve_plan(arch: ClassificationArch, image_size: int) -> NetworkPlan:
     for name, values in (("strides", strides), ("pools", pools)):
         if len(values) != count:
             raise ValueError(f"architecture.{name}: {len(values)} entries for {count} conv blocks; give one per block (or leave it unset)")
-    layers = tuple(LayerPlan(c, k, s, p) for c, k, s, p in zip(channels, kernels, strides, pools))
+    layers = tuple(LayerPlan(c, k, s, p) for c, k, s, p in zip(channels, kernels, strides, pools, strict=True))
     head = tuple(arch.head_hidden) if arch.head_hidden is not None else base.head_hidden
     return NetworkPlan(layers, head, pool_kernel, head_pool, name=base.name if arch.channels is None else "custom")
 

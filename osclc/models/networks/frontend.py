@@ -24,11 +24,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from osclc.models.networks.plan import NetworkPlan
-from osclc.models.layers.spectral_conv import KernelKind, SpectralConv2d
+from osclc.models.layers.module_types import module_as
 from osclc.models.layers.spectral_band import SpectralBand
+from osclc.models.layers.spectral_conv import KernelKind, SpectralConv2d
 from osclc.models.layers.spectral_grid import centred_frequencies, input_offset, smooth_size, to_field
 from osclc.models.layers.spectral_pool import NyquistMode, SpectralPool2d
+from osclc.models.networks.plan import NetworkPlan
 from osclc.models.networks.teachers import teacher_map_sizes
 
 
@@ -66,13 +67,15 @@ class SpectralFrontend(nn.Module):
         self.out_channels, self.out_size = channels, grid
 
     @classmethod
-    def from_plan(cls, plan: NetworkPlan, in_channels: int, image_size: int, kernel: KernelKind = "spatial", nyquist: NyquistMode = "keep", pad: int | None = None) -> "SpectralFrontend":
+    def from_plan(cls, plan: NetworkPlan, in_channels: int, image_size: int, kernel: KernelKind = "spatial", nyquist: NyquistMode = "keep",
+                  pad: int | None = None) -> SpectralFrontend:
         """The student frontend of ``plan``: spectral conv per block, one spectral pool per down-sampling."""
         support, ratio = required_pad(plan, image_size)
         if pad is None:
             pad = smooth_size(support, ratio)
         elif pad < support or pad % ratio:
-            raise ValueError(f"architecture.pad={pad}: must be >= {support} (no wrap-around) and a multiple of {ratio} (the plan's total down-sampling); leave it unset to choose {smooth_size(support, ratio)}")
+            raise ValueError(f"architecture.pad={pad}: must be >= {support} (no wrap-around) and a multiple of {ratio} "
+                             f"(the plan's total down-sampling); leave it unset to choose {smooth_size(support, ratio)}")
         layers: list[nn.Module] = []
         channels, grid = in_channels, pad
         for layer in plan.layers:
@@ -117,7 +120,7 @@ class SpectralFrontend(nn.Module):
         for layer in self.layers:
             if isinstance(layer, SpectralConv2d):
                 spectrum = layer(spectrum, grid, band.rows, band.cols)
-            else:
+            elif isinstance(layer, SpectralPool2d):  # the only other kind the constructor admits
                 grid = layer.out_size
         window = band.complete(spectrum)
         mask = self.pass_mask(window.device)
@@ -145,7 +148,7 @@ class MaxPoolFrontend(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images [B, C_in, N, N] -> real maps [B, C_out, h, h] (same sizes as the teacher's)."""
-        for conv, stride, pool in zip(self.convs, self.strides, self.pools):
-            x = pool(conv.conv_same(x)[..., ::stride, ::stride])
+        for conv, stride, pool in zip(self.convs, self.strides, self.pools, strict=True):
+            x = pool(module_as(conv, SpectralConv2d).conv_same(x)[..., ::stride, ::stride])
         return x
 

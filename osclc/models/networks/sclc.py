@@ -54,7 +54,7 @@ class SCLC(nn.Module):
         kernel: KernelKind = "spatial",
         nyquist: NyquistMode = "keep",
         pad: int | None = None,
-    ) -> "SCLC":
+    ) -> SCLC:
         """Build a student variant for ``plan`` (see module docstring)."""
         if variant != "sclc" and (kernel != "spatial" or pad is not None):
             raise ValueError(f"student: spectral_kernel={kernel!r} / pad={pad} apply to variant 'sclc' only, not {variant!r}; leave them unset")

@@ -25,14 +25,15 @@ P free of prime factors above 5 (fast FFTs).
 from __future__ import annotations
 
 import copy
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from osclc.models.layers.detector import Detector, DetectorMode, detector_channels
 from osclc.models.folding import FoldedFrontend, fold_frontend
 from osclc.models.networks.frontend import SpectralFrontend
+from osclc.models.layers.detector import Detector, DetectorMode, detector_channels
+from osclc.models.layers.module_types import module_as
 from osclc.models.layers.spectral_conv import SpectralConv2d
 from osclc.models.layers.spectral_grid import smooth_size, to_field, to_spectrum
 from osclc.models.layers.spectral_pool import NyquistMode, SpectralPool2d
@@ -60,7 +61,7 @@ class UNetBackend(nn.Module):
         self.image_size, self.pad = image_size, pad
         self.skip_channels = list(skip_channels)
         self.readout = nn.ModuleList(nn.BatchNorm2d(c) for c in self.skip_channels)
-        self.levels = nn.ModuleList(ConvBlock(s, c, kernel_size) for s, c in zip(self.skip_channels, channels))
+        self.levels = nn.ModuleList(ConvBlock(s, c, kernel_size) for s, c in zip(self.skip_channels, channels, strict=True))
         self.decoder = UNetDecoder(channels, num_classes, kernel_size)
 
     def window(self, level: int) -> tuple[int, int]:
@@ -70,7 +71,10 @@ class UNetBackend(nn.Module):
 
     def gain_offset(self, level: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel (gain, offset) the readout of ``level`` applies in eval mode (``x * gain + offset``)."""
-        norm = self.readout[level]
+        norm = module_as(self.readout[level], nn.BatchNorm2d)
+        if norm.running_mean is None or norm.running_var is None:
+            raise ValueError(f"SCLC U-Net readout {level}: keeps no running statistics, so it has no fixed gain and offset; "
+                             "build it with BatchNorm2d(track_running_stats=True)")
         gain = norm.weight / torch.sqrt(norm.running_var + norm.eps)
         return gain, norm.bias - norm.running_mean * gain
 
@@ -154,7 +158,7 @@ class FoldedSCLCUNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Detector output of every level through its folded operator (full grids)."""
-        return [level.features(x) for level in self.levels]
+        return [module_as(level, FoldedFrontend).features(x) for level in self.levels]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images -> logits ``[B, classes, N, N]`` (equals the layer-by-layer student up to rounding)."""

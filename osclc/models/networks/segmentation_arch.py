@@ -42,8 +42,11 @@ class SegmentationArch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     variant: SegmentationVariant = Field(description="unet (U-Net teacher, ReLU and max-pool), sclc_unet (SCLC U-Net student)")
-    channels: list[Width] | None = Field(None, min_length=2, max_length=16, description="U-Net level widths, bottleneck last (count, 1..8192; one pooling level per entry after the first); None = 16, 32, 64, ... (doubling), one more level while the bottleneck keeps >= 8 pixels, at most 4 pooling levels")
-    kernel_size: KernelSize = Field(None, description="convolution size (pixels, odd, 1..63): every teacher conv, or the student's spectral frontend (its decoder keeps 3 x 3); None = 3")
+    channels: list[Width] | None = Field(None, min_length=2, max_length=16, description=(
+        "U-Net level widths, bottleneck last (count, 1..8192; one pooling level per entry after the first); "
+        "None = 16, 32, 64, ... (doubling), one more level while the bottleneck keeps >= 8 pixels, at most 4 pooling levels"))
+    kernel_size: KernelSize = Field(None, description=(
+        "convolution size (pixels, odd, 1..63): every teacher conv, or the student's spectral frontend (its decoder keeps 3 x 3); None = 3"))
     detector: DetectorField = "intensity"
     nyquist: NyquistField = "keep"
 

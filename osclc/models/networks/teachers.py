@@ -34,7 +34,8 @@ def teacher_map_sizes(plan: NetworkPlan, image_size: int) -> list[int]:
             kernel = plan.pool_kernel or layer.pool
             size = (size - kernel) // layer.pool + 1 if size >= kernel else 0
         if size < 1:
-            raise ValueError(f"architecture: block {index + 1} of the plan shrinks a {image_size}x{image_size} input to nothing; use fewer pools/strides or a larger image_size")
+            raise ValueError(f"architecture: block {index + 1} of the plan shrinks a {image_size}x{image_size} input to nothing; "
+                             "use fewer pools/strides or a larger image_size")
         sizes.append(size)
     return sizes
 

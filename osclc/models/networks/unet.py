@@ -10,7 +10,7 @@ the contracting path by a linear spectral one and keeps this decoder as its elec
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -66,10 +66,10 @@ class UNetDecoder(nn.Module):
         if len(skips) != len(self.channels):
             raise UNetShapeError(f"skip_channels={skips} must have one entry per level of channels={self.channels}")
         ups_in = [*self.channels[1:-1], skips[-1]]  # level l + 1's block output; the bottleneck's skip for the deepest
-        self.ups = nn.ModuleList(nn.ConvTranspose2d(ups_in[l], self.channels[l], 2, stride=2)
-                                 for l in range(len(self.channels) - 1))
-        self.blocks = nn.ModuleList(ConvBlock(skips[l] + self.channels[l], self.channels[l], kernel_size)
-                                    for l in range(len(self.channels) - 1))
+        self.ups = nn.ModuleList(nn.ConvTranspose2d(ups_in[level], self.channels[level], 2, stride=2)
+                                 for level in range(len(self.channels) - 1))
+        self.blocks = nn.ModuleList(ConvBlock(skips[level] + self.channels[level], self.channels[level], kernel_size)
+                                    for level in range(len(self.channels) - 1))
         self.head = nn.Conv2d(self.channels[0], num_classes, 1)
 
     def forward(self, skips: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -86,7 +86,7 @@ class UNet(nn.Module):
         super().__init__()
         self.channels = list(channels)
         widths = [in_channels, *self.channels]
-        self.encoder = nn.ModuleList(ConvBlock(widths[l], widths[l + 1], kernel_size) for l in range(len(self.channels)))
+        self.encoder = nn.ModuleList(ConvBlock(widths[level], widths[level + 1], kernel_size) for level in range(len(self.channels)))
         self.pool = nn.MaxPool2d(2)
         self.decoder = UNetDecoder(self.channels, num_classes, kernel_size)
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -38,7 +38,7 @@ from torch import nn
 from osclc.models.networks.architecture import ArchConfig, build_model
 from osclc.storage import recover, save_folder, save_json, save_safetensors, save_text, sha256_file
 
-FORMAT = "osclc-checkpoint"
+FORMAT: Final = "osclc-checkpoint"
 VERSION = 1
 META = "meta.json"
 WEIGHTS = "model.safetensors"

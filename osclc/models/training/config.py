@@ -56,7 +56,8 @@ class TrainConfig(BaseModel):
     channels: Literal[1, 3] | None = Field(None, description="input channels: 1 gray, 3 colour; null = the dataset's own")
     split_seed: int = Field(0, ge=0, le=2**31 - 1, description="seed of the train/val/test split (keep it fixed across training seeds)")
     val_fraction: float = Field(0.1, ge=0.0, le=0.9, description="share of the training images held out for validation (0..0.9)")
-    arch: ArchConfig = Field(default_factory=ClassificationArch, description="network to train: a classification or a segmentation architecture, chosen by its variant")
+    arch: ArchConfig = Field(default_factory=ClassificationArch,
+                             description="network to train: a classification or a segmentation architecture, chosen by its variant")
     optimiser: OptimiserConfig = Field(default_factory=OptimiserConfig, description="optimiser and learning-rate schedule")
     epochs: int = Field(10, ge=1, le=100000, description="passes over the training split")
     batch_size: int = Field(16, ge=1, le=65536, description="images per optimiser step, over all processes (paper: 16)")

@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import overload
 
 import numpy as np
 import torch
@@ -26,11 +27,20 @@ SEGMENTATION_IGNORE_INDEX = 255
 """Per-pixel target value that is not scored (Pascal VOC's 'void' borders)."""
 
 
+@overload
+def counted(targets: torch.Tensor) -> torch.Tensor: ...
+@overload
+def counted(targets: np.ndarray) -> np.ndarray: ...
+
+
 def counted(targets: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
-    """Boolean mask of the targets that count: all class labels ``[N]``; per-pixel ones except the ignore value."""
-    if targets.ndim <= 1:
-        return targets == targets  # all True, same type and device
-    return targets != SEGMENTATION_IGNORE_INDEX
+    """Boolean mask of the targets that count (same type and device): all class labels ``[N]``; per-pixel ones
+    except the ignore value."""
+    if targets.ndim > 1:
+        return targets != SEGMENTATION_IGNORE_INDEX
+    if isinstance(targets, torch.Tensor):
+        return torch.ones_like(targets, dtype=torch.bool)
+    return np.ones(targets.shape, dtype=bool)
 
 
 @dataclass(frozen=True)

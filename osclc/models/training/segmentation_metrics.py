@@ -33,7 +33,7 @@ class ConfusionMatrix:
         self.matrix = torch.zeros(self.num_classes, self.num_classes, dtype=torch.int64)
 
     @classmethod
-    def from_counts(cls, counts: "torch.Tensor | np.ndarray", ignore_index: int | None = 255) -> "ConfusionMatrix":
+    def from_counts(cls, counts: torch.Tensor | np.ndarray, ignore_index: int | None = 255) -> ConfusionMatrix:
         """A matrix from existing counts ``[classes, classes]`` (row = target, column = prediction)."""
         matrix = torch.as_tensor(np.asarray(counts), dtype=torch.int64)
         if matrix.dim() != 2 or matrix.shape[0] != matrix.shape[1] or bool((matrix < 0).any()):

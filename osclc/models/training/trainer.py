@@ -22,19 +22,21 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from pydantic import TypeAdapter, ValidationError
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from pydantic import TypeAdapter, ValidationError
 from tqdm import tqdm
 
-from osclc.models.networks.architecture import ArchConfig, build_model
+from osclc.models.data.arrays import ArraySplit, DatasetSplits
 from osclc.models.data.augment import random_shift
+from osclc.models.networks.architecture import ArchConfig, build_model
 from osclc.models.training.checkpoints import (
     CheckpointError,
     CheckpointMeta,
@@ -47,11 +49,10 @@ from osclc.models.training.checkpoints import (
     save_checkpoint,
     unwrap,
 )
-from osclc.models.data.arrays import ArraySplit, DatasetSplits
+from osclc.models.training.config import OptimiserConfig, TrainConfig
 from osclc.models.training.distributed import ProcessInfo, process_info, sum_over_processes
 from osclc.models.training.evaluation import SEGMENTATION_IGNORE_INDEX, counted
 from osclc.models.training.kd import kd_loss
-from osclc.models.training.config import OptimiserConfig, TrainConfig
 from osclc.storage import save_folder
 
 LAST = "last"
@@ -316,7 +317,7 @@ def train_model(
             best = {"epoch": epoch + 1, "val_accuracy": val_accuracy}
         if info.is_main and checkpoint_dir is not None:
             resume_state = ResumeState(epoch + 1, optimizer.state_dict(), [h.as_row() for h in history], best)
-            save_checkpoint(last_path, model, meta, resume_state)
+            save_checkpoint(checkpoint_dir / LAST, model, meta, resume_state)
             if improved:
                 best_path = save_checkpoint(checkpoint_dir / BEST, model, meta)
         if info.is_main and on_epoch is not None:
