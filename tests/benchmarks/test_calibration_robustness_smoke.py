@@ -70,7 +70,7 @@ def test_goals_say_by_how_much_they_are_missed() -> None:
                     "overall": "silently_wrong", "right_cause": None, "steps": _steps({"lut"})})
     summary = robustness.summarise(benches)
     assert summary["overall"]["within"] == 0.75 and summary["per_step"]["lut"]["silently_wrong"] == 0.25
-    goals = robustness.goals(summary, [{"accuracy_gap_points": 0.5}, {"accuracy_gap_points": -3.0}])
+    goals = robustness.goals(summary, [{"optical_minus_digital_points": 0.5}, {"optical_minus_digital_points": -3.0}])
     assert goals["silently_wrong_fraction"] == {"value": 0.25, "target": 0.0, "sense": "<=", "met": False, "missed_by": 0.25}
     assert goals["within_bounds_fraction"]["missed_by"] == pytest.approx(0.20)
     assert goals["e2e_within_1_point_fraction"]["value"] == 0.5 and goals["e2e_within_1_point_fraction"]["met"] is False
