@@ -2,7 +2,8 @@
 
 Benches: ``configs/bench-sim-realistic.yaml`` (virtual clock, so the seconds are computation, not the
 settle/exposure waits of the real clock), the same with its spectrum rotation / scale set to 0 / 1
-(``-aligned``: there the simulated camera truth is valid), and random noisy truths (seeds; see
+(``-aligned``: there the simulated camera truth is valid), the same with fringing 0.65, 1.0 and 1.5 px
+(``-fringing-*``; the quality gates' verdict counts are reported per bench), and random noisy truths (seeds; see
 ``tests/calibration/test_calibration_accuracy.py`` for their ranges). Errors, as in issue 6:
 LUT phase RMS (rad, bound 0.05), Fourier and camera affine RMS over the used area (pixels, bound
 0.1), wavefront residual RMS after piston and tilt over the SLM area the models use (rad, bound
@@ -67,14 +68,17 @@ FRINGING = _test_module("test_fringing")
 IDENTIFIABLE_SIGMA_PX = 0.3  # below it the fringing kernel's neighbour weight is < 0.4 %: sigma is not identifiable
 
 
-def _realistic(aligned: bool = False) -> BenchConfig:
+def _realistic(aligned: bool = False, fringing_px: float | None = None) -> BenchConfig:
     """The bundled realistic bench on the virtual clock; ``aligned`` sets its spectrum rotation / scale to 0 / 1
-    (where the simulated camera truth is valid)."""
+    (where the simulated camera truth is valid); ``fringing_px`` replaces its fringing sigma (SLM pixels)."""
     data = yaml.safe_load(bundled("bench-sim-realistic.yaml").read_text())
     data["simulation"]["clock"] = "virtual"
     if aligned:
         data["name"] += "-aligned"
         data["simulation"]["imperfections"].update(fourier_rotation_rad=0.0, fourier_scale=1.0)
+    if fringing_px is not None:
+        data["name"] += f"-fringing-{fringing_px:g}"
+        data["simulation"]["imperfections"]["fringing_px"] = fringing_px
     return BenchConfig.model_validate(data)
 
 
@@ -95,6 +99,7 @@ def evaluate(config: BenchConfig) -> dict:
         "slm_shape": list(record.slm_shape),
         **compared,
         "far_field_method": record.fits["far_field"]["method"],
+        "quality": {verdict: sum(f.verdict == verdict for f in record.quality) for verdict in ("pass", "marginal", "fail")},
         "fit_rms_px": {name: fit["rms_px"] for name, fit in record.fits.items() if "rms_px" in fit},
         "stages": record.stats,
         "captures": int(sum(s["captures"] for s in record.stats.values())),
@@ -207,7 +212,9 @@ def main() -> None:
     args = parser.parse_args()
     seeds = [11] if args.quick else [11, 29, 47]
     fringing_seeds = range(100, 108) if args.quick else range(100, 124)
-    configs = [_realistic(), _realistic(aligned=True), *(TRUTHS.random_bench(seed) for seed in seeds)]
+    sweep = [1.5] if args.quick else [0.65, 1.0, 1.5]  # where the knife edges of the former Fourier step were 2.4 - 4.4 px off
+    configs = [_realistic(), _realistic(aligned=True), *(_realistic(fringing_px=f) for f in sweep),
+               *(TRUTHS.random_bench(seed) for seed in seeds)]
     results = []
     for config in configs:
         result = evaluate(config)

@@ -82,11 +82,13 @@ class Figure:
 class QualityError(RuntimeError):
     """A step (or the program check) failed its gate; the message names the step, figure, bound, cause and fix.
 
-    A ``RuntimeError``: the input was valid, the bench measured out of bounds (exit 1, not 2).
+    A ``RuntimeError``: the input was valid, the bench measured out of bounds (exit 1, not 2). ``figures``: every
+    figure measured up to the failure (the failing ones included), for the summary table; by default ``failed``.
     """
 
-    def __init__(self, failed: Sequence[Figure]):
+    def __init__(self, failed: Sequence[Figure], figures: Sequence[Figure] = ()):
         self.failed = list(failed)
+        self.figures = list(figures) or list(failed)
         lines = "\n  ".join(f.describe() for f in self.failed)
         super().__init__(
             f"calibration step '{self.failed[0].step}' failed its quality gate:\n  {lines}\n"

@@ -28,6 +28,10 @@ All coordinates are ``(row, col)`` pairs of pixel-centre indices (row first, as 
   ``slm.zero_order``: unmodulated fraction of the SLM's field, ``T = z + (1 - z) exp(i phase)``; 0 = none
   measured or none. Records written before these fields existed load with both 0.
 - ``stats``: per calibration, ``captures`` and ``seconds`` it took.
+- ``quality``: the quality figures every measured step returned (:class:`osclc.calibration.quality.Figure` as
+  JSON: step, name, value, bound, sense, unit, cause, fix, verdict); ``forced``: true when the record keeps a
+  figure that failed its gate (``osclc calibrate --force``): do not trust it. Records written before these
+  fields existed load with no figures and ``forced`` false.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import numpy as np
 from osclc.calibration import lut as lut_mod
 from osclc.calibration.field_checks import FieldChecks
 from osclc.calibration.npz_arrays import load_npz_arrays
+from osclc.calibration.quality import Figure
 from osclc.calibration.versioned_json import read_versioned_json
 from osclc.drivers.bench_config import BenchConfig
 from osclc.drivers.physics.scales import camera_scale_px, fourier_scale_px
@@ -157,6 +162,8 @@ class CalibrationRecord:
     fits: dict[str, Any] = field(default_factory=dict)
     created_utc: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     run_id: str | None = None
+    quality: list[Figure] = field(default_factory=list)
+    forced: bool = False
 
     def __post_init__(self) -> None:
         self.slm_shape = (int(self.slm_shape[0]), int(self.slm_shape[1]))
@@ -305,6 +312,8 @@ class CalibrationRecord:
             "bad_pixels": "npz:bad_pixels",
             "fits": self.fits,
             "stats": self.stats,
+            "quality": [figure.to_json() for figure in self.quality],
+            "forced": self.forced,
         }
 
     def save(self, path: str | Path) -> Path:
@@ -356,6 +365,7 @@ class CalibrationRecord:
                 dark_noise_counts=dict(doc["dark"].get("noise_counts", {})),
                 measured=list(doc.get("measured", [])), stats=dict(doc.get("stats", {})), fits=dict(doc.get("fits", {})),
                 created_utc=str(doc.get("created_utc")), run_id=doc.get("run_id"),
+                quality=[Figure.from_json(item) for item in doc.get("quality", [])], forced=bool(doc.get("forced", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, CalibrationError):

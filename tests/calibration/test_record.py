@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from osclc.calibration.lut import LutError, check_lut, inverse_table, linear_lut, phase_to_gray
+from osclc.calibration.quality import Figure
 from osclc.calibration.record import CalibrationError, CalibrationRecord, bench_config_hash
 from osclc.drivers.bench_config import BenchConfig
 
@@ -133,3 +134,19 @@ def test_record_without_fringing_fields_loads_with_none(tmp_path):
 def test_fringing_range_checks(field, value, match):
     with pytest.raises(CalibrationError, match=match):
         dataclasses.replace(CalibrationRecord.identity(BenchConfig()), **{field: value})
+
+
+def test_quality_and_forced_round_trip_and_old_records_load_without_them(tmp_path):
+    figures = [Figure("camera", "fit residual", 0.02, 0.15, "max", "px", "distortion", "check focus"),
+               Figure("camera", "image centre offset / device size", 0.3, 0.2, "max", "", "camera far off axis", "centre it")]
+    record = dataclasses.replace(CalibrationRecord.identity(BenchConfig()), quality=figures, forced=True)
+    path = record.save(tmp_path / "calib.json")
+    doc = json.loads(path.read_text())
+    assert doc["forced"] is True and [f["verdict"] for f in doc["quality"]] == ["pass", "fail"]
+    loaded = CalibrationRecord.load(path)
+    assert loaded.quality == figures and loaded.forced
+    assert loaded.content_hash != dataclasses.replace(loaded, forced=False).content_hash
+    del doc["quality"], doc["forced"]  # a record written before the quality gates existed
+    path.write_text(json.dumps(doc))
+    old = CalibrationRecord.load(path)
+    assert old.quality == [] and old.forced is False

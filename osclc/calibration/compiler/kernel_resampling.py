@@ -197,7 +197,7 @@ def mask_on_pixels(
         row_factor = np.exp(k * np.outer(grid_r, d_row - d0[0])) * (row_phase * ((grid_r >= lo_r) & (grid_r < hi_r)))[:, None]
         col_factor = np.exp(k * np.outer(grid_c, d_col - d0[1])) * (col_phase * ((grid_c >= lo_c) & (grid_c < hi_c)))[:, None]
         return (row_factor @ weights) @ col_factor.T
-    from scipy import ndimage
+    from osclc.calibration.compiler.affine_resample import resample_affine
 
     step = min(abs(b[0, 0]), abs(b[1, 1]))
     grid_r = np.arange(lo_r - 3 * step, hi_r + 3 * step, step)
@@ -205,9 +205,7 @@ def mask_on_pixels(
     slow = np.exp(k * np.outer(grid_r, d_row - d0[0])) @ weights @ np.exp(k * np.outer(grid_c, d_col - d0[1])).T
     u_row = b[0, 0] * rows[:, None] + b[0, 1] * cols[None, :] + b[0, 2]
     u_col = b[1, 0] * rows[:, None] + b[1, 1] * cols[None, :] + b[1, 2]
-    where = [(u_row - grid_r[0]) / step, (u_col - grid_c[0]) / step]
-    values = ndimage.map_coordinates(slow.real, where, order=3, mode="nearest") + 1j * ndimage.map_coordinates(
-        slow.imag, where, order=3, mode="nearest")
+    values = resample_affine(slow, (grid_r[0], grid_c[0]), step, b, rows, cols).astype(np.complex128)
     values *= row_phase[:, None]
     values *= col_phase[None, :]
     values[(u_row < lo_r) | (u_row >= hi_r) | (u_col < lo_c) | (u_col >= hi_c)] = 0.0

@@ -20,6 +20,7 @@ from osclc.calibration import encoding as enc
 from osclc.calibration import lut as lut_mod
 from osclc.calibration.compiler import crosstalk
 from osclc.calibration.compiler import kernel_resampling as kr
+from osclc.calibration.compiler.background_leak import background_leaks
 from osclc.calibration.compiler.layout import Layout
 from osclc.calibration.compiler.options import CompileError
 from osclc.calibration.compiler.record_cache import cached
@@ -159,6 +160,7 @@ def _shown(
     shown, fit = crosstalk.compensate(
         np.stack(phases), np.stack(targets), bands, lut[background], calibration.wavefront_phase_rad, job.box,
         job.fringing_px, calibration.zero_order, (float(lut[0]), float(np.max(lut))),
+        block=job.block if job.encoding == "double_phase" else None,
     )
     fit["background_block"] = background_block
     return [lut_mod.level_nearest(phase, lut) for phase in shown], background, fit
@@ -178,7 +180,7 @@ def background_gray(calibration: CalibrationRecord, encoding: str, block: int, f
             lut = calibration.lut_phase_rad
             low, high = crosstalk.dark_checkerboard(block, fringing_px, calibration.zero_order, (float(lut[0]), float(np.max(lut))))
             checker = enc.checkerboard(calibration.slm_shape, block=block) > 0
-            return lut_mod.level_nearest(np.where(checker, high, low), lut)
+            return np.where(checker, *lut_mod.level_nearest(np.array([high, low]), lut))
         background = calibration.wavefront_phase_rad.copy()
         if encoding == "double_phase":
             background += (np.pi / 2) * enc.checkerboard(calibration.slm_shape, block=block)
@@ -191,14 +193,10 @@ def background_gray(calibration: CalibrationRecord, encoding: str, block: int, f
 def darkest_background(calibration: CalibrationRecord, bands: list[crosstalk.Band], box: Box,
                        fringing_px: float) -> tuple[int, np.ndarray]:
     """The square size and gray levels of the dark double-phase background of :data:`BACKGROUND_BLOCKS` whose light
-    reaches the readout points of the first few patterns least (:func:`osclc.calibration.compiler.crosstalk.background_leak`):
+    reaches the readout points of the first few patterns least (:func:`osclc.calibration.compiler.background_leak.background_leaks`):
     its checkerboard orders diffract at the window's edge, by an amount that depends on the geometry."""
     lut = calibration.lut_phase_rad
-    sample = bands[:8]
-    leaks = {
-        block: crosstalk.background_leak(lut[background_gray(calibration, "double_phase", block, fringing_px)],
-                                         calibration.wavefront_phase_rad, sample, box, fringing_px, calibration.zero_order)
-        for block in BACKGROUND_BLOCKS
-    }
-    best = min(leaks, key=lambda block: leaks[block])
+    tiles = [lut[background_gray(calibration, "double_phase", block, fringing_px)[:2 * block, :2 * block]] for block in BACKGROUND_BLOCKS]
+    leaks = background_leaks(tiles, calibration.wavefront_phase_rad, bands[:8], box, fringing_px, calibration.zero_order)
+    best = BACKGROUND_BLOCKS[int(np.argmin(leaks))]
     return best, background_gray(calibration, "double_phase", best, fringing_px)

@@ -36,16 +36,18 @@ pattern). The unmodulated light is assumed in phase with gray level 0 (real ``z`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
 
-from osclc.calibration.measure import fitting
 from osclc.calibration.encoding import checkerboard as checker_signs
-from osclc.calibration.measure.fourier_geometry import FarFieldMap
 from osclc.calibration.lut import phase_to_gray
+from osclc.calibration.measure import fitting
+from osclc.calibration.measure.fourier_geometry import FarFieldMap
+from osclc.calibration.measure.gates import exposure_figures, require_light
 from osclc.calibration.measure.probe import BenchProbe
+from osclc.calibration.quality import Figure
 from osclc.drivers.physics.slm_response import mean_transmittance
 
 TWO_PI = 2.0 * np.pi
@@ -62,7 +64,8 @@ class FringingResult:
     (square side b, SLM pixels; 0 for a uniform pattern), ``phases_rad`` [n, 2] (the LUT's phases of the two
     displayed levels), ``measured`` (DC power / fitted ``flat_power``) and ``model`` (fitted model, same unit);
     ``flat_power``: P0, the DC spot amplitude of a unit transmittance (units of the spot template);
-    ``residual_rms``: RMS of measured - model; ``window_px``: radius of the DC window (camera pixels)."""
+    ``residual_rms``: RMS of measured - model; ``window_px``: radius of the DC window (camera pixels); ``grays``
+    [n, 2]: the displayed gray levels (for a refit with a better LUT); ``figures``: the quality figures."""
 
     fringing_px: float
     zero_order: float
@@ -73,6 +76,8 @@ class FringingResult:
     flat_power: float
     residual_rms: float
     window_px: float
+    grays: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    figures: list[Figure] = field(default_factory=list)
 
 
 def checkerboard(shape: tuple[int, int], block_px: int, level_a: int, level_b: int) -> np.ndarray:
@@ -141,6 +146,7 @@ def measure_fringing(
     probe.emission(True)
     probe.show(amplitude=probe.blob(sigma_px=spot_sigma_px), gray=probe.flat_gray())
     probe.autoexpose(target=0.6)
+    require_light("fringing", probe.exposures)
     windows = []
     for b, (a, c) in zip(block_list, grays):  # a uniform pattern is a checkerboard of two equal levels
         probe.show(gray=checkerboard(probe.slm_shape, max(int(b), 1), int(a), int(c)))
@@ -149,11 +155,37 @@ def measure_fringing(
     template = windows[block_list == 0].sum(axis=0)
     design = np.stack([template / template.max(), np.ones_like(template)], axis=1)
     powers = np.linalg.lstsq(design, windows.T, rcond=None)[0][0]
+    return _fit(block_list, grays, lut, powers, radius, exposure_figures("fringing", probe.exposures))
+
+
+def refit_fringing(result: FringingResult, lut: np.ndarray) -> FringingResult:
+    """``result``'s measured DC powers fitted again with the phases a better ``lut`` (rad per gray level) gives the
+    displayed levels (no capture)."""
+    exposure = [f for f in result.figures if f.name not in FIT_FIGURES]
+    return _fit(result.blocks, result.grays, lut, result.measured * result.flat_power, result.window_px, exposure)
+
+
+FIT_FIGURES = ("fit residual", "fringing sigma", "zero order")
+
+
+def _fit(blocks: np.ndarray, grays: np.ndarray, lut: np.ndarray, powers: np.ndarray, window_px: float,
+         exposure: list[Figure]) -> FringingResult:
     phases = lut[grays]
-    sigma, z, p0, model = fit_fringing(block_list, phases, powers)
+    sigma, z, p0, model = fit_fringing(blocks, phases, powers)
     if p0 <= 0:
         raise fitting.FitError("no DC spot power in the fringing patterns; check the laser, exposure and far-field map")
     measured, model = powers / p0, model / p0
-    return FringingResult(fringing_px=sigma, zero_order=z, blocks=block_list, phases_rad=phases, measured=measured,
-                          model=model, flat_power=p0, residual_rms=float(np.sqrt(np.mean((measured - model) ** 2))),
-                          window_px=radius)
+    residual = float(np.sqrt(np.mean((measured - model) ** 2)))
+    figures = exposure + [
+        Figure("fringing", FIT_FIGURES[0], residual, 0.05, "max", "",
+               "the DC spot's power does not follow the crosstalk model: a crosstalk far from the model, or the LUT is off",
+               "re-run `osclc calibrate lut` and then `fringing`"),
+        Figure("fringing", FIT_FIGURES[1], sigma, 2.5, "max", "px",
+               "very strong crosstalk between SLM pixels: patterns finer than a few pixels will not show",
+               "lower the SLM's drive voltage range or use coarser patterns (larger Fourier scale, optics.f1_m)"),
+        Figure("fringing", FIT_FIGURES[2], z, 0.5, "max", "",
+               "most of the light is not modulated by the SLM: polarisation not aligned with the liquid crystal?",
+               "rotate the input polariser to the SLM's modulation axis"),
+    ]
+    return FringingResult(fringing_px=sigma, zero_order=z, blocks=blocks, phases_rad=phases, measured=measured,
+                          model=model, flat_power=p0, residual_rms=residual, window_px=window_px, grays=grays, figures=figures)

@@ -11,12 +11,31 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 from scipy import ndimage
+
+from osclc.calibration.measure.fitting import MAD_TO_SIGMA
 from osclc.calibration.protocols import OpenBench
 from osclc.calibration.record import optical_centre
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What one exposure control ended with (counts above the dark level): the ``peak`` it measured at the final
+    setting, the ``target`` it aimed at, the ``full`` scale, the frame ``noise`` (counts rms), the ``light`` it saw (the
+    brightest 3 x 3 median, so a hot pixel is not light), and how the signal grew with the light at the last
+    increase of exposure x power by 2x or more (``linearity``: the log-log slope, 1 for a linear camera, near 0 when
+    the signal is clipped below full scale; 1 when the light never had to grow)."""
+
+    peak: float
+    target: float
+    full: float
+    noise: float
+    light: float
+    linearity: float
 
 
 class BenchProbe:
@@ -32,24 +51,39 @@ class BenchProbe:
         self.gain_frame: np.ndarray | None = None
         self._bad_index: tuple | None = None
         self.bad_pixels = np.zeros(bench.camera.shape, bool)
+        self.dark_noise: float | None = None
+        self.exposures: list[Exposure] = []
 
     # ------------------------------------------------------------------ bookkeeping
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Record the captures and wall-clock seconds of the block under ``stats[name]``."""
+        """Record the captures and wall-clock seconds of the block under ``stats[name]``; :attr:`exposures` then holds
+        the block's exposure controls."""
         start_captures, start = self.captures, time.perf_counter()
+        self.exposures = []
         try:
             yield
         finally:
             self.stats[name] = {"captures": self.captures - start_captures, "seconds": time.perf_counter() - start}
 
     def use_corrections(self, dark: np.ndarray, dark_per_s: np.ndarray, dark_exposure_s: float, gain: np.ndarray,
-                        bad_pixels: np.ndarray) -> None:
-        """Correct frames with a known dark frame, gain and bad-pixel mask (from an earlier record)."""
+                        bad_pixels: np.ndarray, dark_noise: float | None = None) -> None:
+        """Correct frames with a known dark frame, gain and bad-pixel mask (from an earlier record); ``dark_noise``:
+        the frame noise (counts rms) measured with them."""
         self.dark_frame, self.dark_per_s, self.dark_exposure_s = dark, dark_per_s, float(dark_exposure_s)
         self.gain_frame = gain
         self.bad_pixels = bad_pixels
+        self.dark_noise = dark_noise
+
+    def noise(self, image: np.ndarray) -> float:
+        """Noise of one frame (counts rms): the dark frames' when measured, else estimated from ``image`` (the median
+        absolute deviation of its difference from its 3 x 3 median, which ignores the image's own structure); at least
+        0.3 counts (a quantisation step), so a noise-free simulation still has a finite signal-to-noise ratio."""
+        if self.dark_noise is not None:
+            return max(self.dark_noise, 0.3)
+        detail = image - ndimage.median_filter(image, size=3)
+        return max(MAD_TO_SIGMA * float(np.median(np.abs(detail - np.median(detail)))) * 1.5, 0.3)
 
     # ------------------------------------------------------------------ devices
 
@@ -122,36 +156,53 @@ class BenchProbe:
         saturate). A saturated frame divides the exposure by 10. Exposures longer than ``slow_s`` are
         shortened by raising the laser power first (never above the bench's ``max_power_mw``); below the
         camera's shortest exposure the laser power is lowered instead. :meth:`restore_power` undoes it.
+        What it ended with is appended to :attr:`exposures` (:class:`Exposure`, for the quality gates).
         """
         camera, laser = self.bench.camera, self.bench.laser
         lo, hi = camera.exposure_range_s
         hi = min(hi, 0.25 * self.bench.config.timeout_s)  # a frame must arrive within the capture timeout
         offset = 0.0 if self.dark_frame is None else float(np.median(self.dark_frame))
         full = camera.max_count - offset
-        for _ in range(tries):
-            image = self.frame()
+        history: list[tuple[float, float]] = []  # (exposure x power, peak) of every frame looked at
+        image = self.frame()
+        for attempt in range(tries + 1):
             if points is None:
                 peak = float(np.max(np.where(self.bad_pixels, 0.0, image)))
             else:
                 peak = float(np.max(ndimage.map_coordinates(image, np.asarray(points, dtype=np.float64).T, order=1)))
+            power = laser.power_mw()
+            history.append((camera.exposure_s * power, peak))
             factor = 10.0 if peak <= 0 else (0.1 if peak >= 0.98 * full else target * full / peak)
-            if abs(factor - 1.0) < 0.15:
+            if abs(factor - 1.0) < 0.15 or attempt == tries:
                 break
             wanted = camera.exposure_s * factor
-            power = laser.power_mw()
-            if wanted > slow_s and power < laser.max_power_mw:
+            if wanted > slow_s and 0 < power < laser.max_power_mw:
                 boost = min(wanted / slow_s, laser.max_power_mw / power)
                 laser.set_power_mw(power * boost)
                 wanted /= boost
-            elif wanted < lo:
+            elif wanted < lo and power > 0:
                 laser.set_power_mw(power * wanted / lo)
                 wanted = lo
             camera.exposure_s = float(np.clip(wanted, lo, hi))
+            image = self.frame()
+        self.exposures.append(Exposure(peak=peak, target=target * full, full=full, noise=self.noise(image),
+                                       light=float(np.max(ndimage.uniform_filter(np.where(self.bad_pixels, 0.0, image), size=3))),
+                                       linearity=_linearity(history)))
         return float(camera.exposure_s)
 
     def restore_power(self) -> None:
         """Set the laser back to the bench config's ``laser.power_mw``."""
         self.bench.laser.set_power_mw(self.bench.config.laser.power_mw)
+
+    def nominal_camera_scale(self) -> float:
+        """Nominal magnification of the config optics (camera pixels per input-modulator pixel): ``p_in f2 / (f1 p_cam)``."""
+        return float(self.bench.config.camera_scale())
+
+    def nominal_far_field_px(self) -> float:
+        """Nominal far-field scale of the config optics (camera pixels per cycle per SLM pixel of a blaze):
+        ``wavelength * f2 / (p_slm * p_cam)``, i.e. ``P * s * m`` (pad, Fourier scale, camera scale)."""
+        config = self.bench.config
+        return config.optics.pad * config.fourier_scale() * config.camera_scale()
 
     # ------------------------------------------------------------------ test images
 
@@ -174,3 +225,14 @@ class BenchProbe:
     def flat_gray(self) -> np.ndarray:
         """SLM gray levels all 0."""
         return np.zeros(self.slm_shape, np.int64)
+
+
+def _linearity(history: list[tuple[float, float]]) -> float:
+    """Log-log slope of peak against exposure x power over the last step that at least doubled the light (1.0 when
+    none did; 0 when the peak stayed at or below 0)."""
+    for (light_a, peak_a), (light_b, peak_b) in zip(history[-2::-1], history[:0:-1]):
+        if light_b >= 2 * light_a > 0:
+            if peak_a <= 0 or peak_b <= 0:
+                return 0.0
+            return float(np.log(peak_b / peak_a) / np.log(light_b / light_a))
+    return 1.0

@@ -34,31 +34,39 @@ global tilt is not measured (by design, see above).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
+from osclc.calibration.lut import phase_to_gray
 from osclc.calibration.measure import fitting
 from osclc.calibration.measure.fourier_geometry import FarFieldMap
-from osclc.calibration.lut import phase_to_gray
+from osclc.calibration.measure.gates import exposure_figures, require_light
 from osclc.calibration.measure.patterns import superpixel_index
 from osclc.calibration.measure.probe import BenchProbe
+from osclc.calibration.quality import Figure
 from osclc.drivers.physics.zernike import zernike
 
 STEPS = 6
+REACH_TIMES_FRINGING = 0.28
+"""Highest spot frequency (cycles/pixel) times the fringing sigma (pixels): blazes beyond it lose most of their first
+order to crosstalk (a sigma of 1 px keeps a third of the light in the first order at 0.28 cycles/pixel)."""
 HARMONIC_A, HARMONIC_B = 1, 3  # phase-step rates of the two superpixels; their interference is harmonic 3 - 1 = 2
 
 
 @dataclass
 class WavefrontResult:
     """``correction_rad`` (SLM grid, add to every pattern), the fitted ``coefficients`` (Noll 2 ..),
-    the measured neighbour differences and the RMS misfit of the fit (rad)."""
+    the measured neighbour differences (unwrapped onto the fit), the RMS misfit of the fit (rad), the fraction of
+    neighbour pairs bright enough to use, and the quality figures."""
 
     correction_rad: np.ndarray
     coefficients: np.ndarray
     differences: np.ndarray
     misfit_rad: float
+    usable_fraction: float = 1.0
+    figures: list[Figure] = field(default_factory=list)
 
 
 def default_terms(grid: int) -> int:
@@ -135,6 +143,7 @@ def _pair_harmonics(
                 if not exposed:
                     probe.show(gray=phase_to_gray(base, lut))
                     probe.autoexpose(target=0.1, points=where)
+                    require_light("wavefront", probe.exposures)
                     exposed = True
                 harmonic = np.zeros(len(batch), complex)
                 for m in range(STEPS):
@@ -149,16 +158,20 @@ def _pair_harmonics(
 def measure_wavefront(
     probe: BenchProbe, lut: np.ndarray, far_field: FarFieldMap, box: tuple[int, int, int, int], grid: int = 8,
     terms: int | None = None, spot_sigma_px: float = 0.35, reach: float = 0.4, min_signal: float = 0.05, average: int = 1,
+    fringing_px: float = 0.0,
 ) -> WavefrontResult:
     """Measure the SLM wavefront error over ``box`` (row0, row1, col0, col1: the SLM area the models use,
     tiled ``grid`` x ``grid``; see the module doc); 48 .. 72 captures for ``grid=8``. Pairs whose
     interference is weaker than ``min_signal`` of the strongest (unlit corners) are left out; the others
     are weighted by their interference amplitude. ``spot_sigma_px``: the input spot (input pixels),
-    small so that it lights the whole box. ``terms``: highest Noll index fitted (default :func:`default_terms`)."""
+    small so that it lights the whole box. ``terms``: highest Noll index fitted (default :func:`default_terms`).
+    ``reach``: the spots' largest blaze frequency (cycles/pixel), lowered under the SLM's crosstalk ``fringing_px``
+    (sigma, pixels; from the fringing step) to :data:`REACH_TIMES_FRINGING` / sigma, not below 0.2."""
     shape = probe.slm_shape
     terms = default_terms(grid) if terms is None else int(terms)
     sp_rows, sp_cols = superpixel_index(shape, grid, box)
     superpixel_px = min(box[1] - box[0], box[3] - box[2]) / grid
+    reach = min(reach, max(REACH_TIMES_FRINGING / max(fringing_px, 1e-9), 0.2))
     frequencies = _spot_frequencies(far_field, probe.bench.camera.shape, superpixel_px, reach)
     if frequencies.shape[0] == 0:
         raise fitting.FitError("no far-field spot position fits on the camera; use a coarser wavefront grid")
@@ -177,7 +190,32 @@ def measure_wavefront(
     counts = np.bincount(labels, minlength=grid * grid)
     means = np.stack([np.bincount(labels, weights=z.ravel()[inside], minlength=grid * grid) / counts for z in basis], axis=1)
     design = np.array([means[b[0] * grid + b[1]] - means[a[0] * grid + a[1]] for a, b, _ in kept])
-    coefficients, *_ = np.linalg.lstsq(design * weight[:, None], observed * weight, rcond=None)
+    coefficients, observed = _fit_wrapped(design, observed, weight)
     misfit = float(np.sqrt(np.average((design @ coefficients - observed) ** 2, weights=weight)))
     correction = -fitting.remove_plane(np.tensordot(coefficients, basis, axes=1), mask=sp_rows >= 0)
-    return WavefrontResult(correction_rad=correction, coefficients=coefficients, differences=observed, misfit_rad=misfit)
+    usable = float(keep.mean())
+    figures = exposure_figures("wavefront", probe.exposures, least_target=0.02) + [
+        Figure("wavefront", "usable superpixel pairs", usable, 0.5, "min", "",
+               "too few superpixel pairs interfere: the light does not cover the SLM area the models use",
+               "make the input spot smaller (impulse mode) and check the SLM is evenly lit", ideal=1.0),
+        Figure("wavefront", "fit misfit", misfit, 0.6, "max", "rad",
+               "the Zernike terms do not explain the measured phase differences: a wavefront too strong or too fine for "
+               "the superpixel grid (more than pi between neighbours), or the light drifted",
+               "measure with a finer superpixel grid (measure_wavefront grid=12)"),
+    ]
+    return WavefrontResult(correction_rad=correction, coefficients=coefficients, differences=observed, misfit_rad=misfit,
+                           usable_fraction=usable, figures=figures)
+
+
+def _fit_wrapped(design: np.ndarray, observed: np.ndarray, weight: np.ndarray, rounds: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares of ``observed`` phase differences (rad, wrapped to (-pi, pi]) on ``design``, each
+    difference moved by whole turns onto the fit's prediction and refitted until none moves (a wavefront whose
+    neighbour differences pass pi in a few places is still found); returns the coefficients and the unwrapped data."""
+    coefficients = np.linalg.lstsq(design * weight[:, None], observed * weight, rcond=None)[0]
+    for _ in range(rounds):
+        turns = np.round((design @ coefficients - observed) / (2 * np.pi))
+        if not turns.any():
+            break
+        observed = observed + 2 * np.pi * turns
+        coefficients = np.linalg.lstsq(design * weight[:, None], observed * weight, rcond=None)[0]
+    return coefficients, observed

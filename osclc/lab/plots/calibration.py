@@ -49,30 +49,33 @@ def plot_calibration(calibration: Calibration, bench: Bench, folder: Path) -> li
         ax2.set_xlabel("gray level")
         ax2.legend(fontsize=8)
         save(fig, "lut.png")
-    if "fourier" in details or "camera" in details:
+    if "far_field" in details or "camera" in details:
         fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
         panels = []
-        if "fourier" in details:
-            fit = details["fourier"]
-            truth_points = apply_affine(truth.fourier_affine, fit.bins) if truth is not None else None
-            panels.append((axes[0], "Fourier geometry: blobs at bins +-k0 on the SLM", "SLM", fit.centres,
-                           apply_affine(record.fourier_affine, fit.bins), fit.rms_px, truth_points))
+        if "far_field" in details:
+            far = details["far_field"]
+            used = far.inliers
+            title = "far-field map: blaze spots on the camera"
+            if "fourier" in details:
+                dc = details["fourier"].passes[-1]
+                title += f"\nDC on the SLM ({dc[0]:.2f}, {dc[1]:.2f})"
+                if truth is not None:
+                    title += f", simulated truth ({truth.fourier_affine[0, 2]:.2f}, {truth.fourier_affine[1, 2]:.2f})"
+            fitted = far.frequencies[used] @ far.g.T + far.origin
+            panels.append((axes[0], title, far.positions[used], fitted, far.rms_px))
         if "camera" in details:
             reg = details["camera"]
-            panels.append((axes[1], "camera registration: input spots on the camera", "camera", reg.camera_points,
-                           apply_affine(reg.affine, reg.input_points), reg.rms_px, None))
-        for ax, title, plane, measured, fitted, rms, truth_points in panels:
+            used = reg.inliers
+            panels.append((axes[1], "camera registration: input spots on the camera", reg.camera_points[used],
+                           apply_affine(reg.affine, reg.input_points[used]), reg.rms_px))
+        for ax, title, measured, fitted, rms in panels:
             magnify = 100.0
             ax.plot(fitted[:, 1], fitted[:, 0], "x", label=f"affine fit (rms {rms:.3f} px)")
             ax.quiver(fitted[:, 1], fitted[:, 0], (measured - fitted)[:, 1] * magnify, (measured - fitted)[:, 0] * magnify,
                       angles="xy", scale_units="xy", scale=1, color="C1", label=f"measured - fit, x{magnify:g}")
-            if truth_points is not None:
-                ax.quiver(fitted[:, 1], fitted[:, 0], (truth_points - fitted)[:, 1] * magnify,
-                          (truth_points - fitted)[:, 0] * magnify, angles="xy", scale_units="xy", scale=1,
-                          color="C2", label=f"simulated truth - fit, x{magnify:g}")
             ax.set_title(title, fontsize=10)
-            ax.set_xlabel(f"{plane} column")
-            ax.set_ylabel(f"{plane} row")
+            ax.set_xlabel("camera column")
+            ax.set_ylabel("camera row")
             ax.invert_yaxis()
             ax.legend(fontsize=7)
         save(fig, "affines.png")
