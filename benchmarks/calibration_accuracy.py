@@ -44,9 +44,9 @@ from common import RESULTS, write_result  # noqa: E402
 
 from osclc.calibration.measure.calibrate import calibrate  # noqa: E402
 from osclc.calibration.measure.fitting import remove_plane  # noqa: E402
-from osclc.calibration.record import apply_affine  # noqa: E402
+from osclc.calibration.record import CalibrationRecord, apply_affine  # noqa: E402
 from osclc.configs import bundled  # noqa: E402
-from osclc.drivers.bench import open_bench  # noqa: E402
+from osclc.drivers.bench import Bench, open_bench  # noqa: E402
 from osclc.drivers.bench_config import BenchConfig  # noqa: E402
 from osclc.storage import save_figure  # noqa: E402
 
@@ -92,9 +92,28 @@ def evaluate(config: BenchConfig) -> dict:
     start = time.perf_counter()
     with open_bench(config) as bench:
         record = calibrate(bench).record
-        truth = bench.truth
-        camera_truth = TRUTHS.expected_camera_affine(bench, record)
+        compared = truth_errors(config, bench, record)
     total_s = time.perf_counter() - start
+    return {
+        "bench": config.name,
+        "slm_shape": list(record.slm_shape),
+        **compared,
+        "far_field_method": record.fits["far_field"]["method"],
+        "quality": {verdict: sum(f.verdict == verdict for f in record.quality) for verdict in ("pass", "marginal", "fail")},
+        "fit_rms_px": {name: fit["rms_px"] for name, fit in record.fits.items() if "rms_px" in fit},
+        "stages": record.stats,
+        "captures": int(sum(s["captures"] for s in record.stats.values())),
+        "seconds": float(sum(s["seconds"] for s in record.stats.values())),
+        "total_with_bench_open_s": total_s,
+    }
+
+
+def truth_errors(config: BenchConfig, bench: Bench, record: CalibrationRecord) -> dict:
+    """Each step's error (``errors``, keys of :data:`BOUNDS`) of ``record`` against the hidden truth of the open
+    simulated ``bench`` of ``config``, and the fringing truth, neighbour-weight error, camera distance to the raw
+    truth and the wavefront before correction."""
+    truth = bench.truth
+    camera_truth = TRUTHS.expected_camera_affine(bench, record)
     lut_error = record.lut_phase_rad - (truth.phase_lut_rad - truth.phase_lut_rad[0])
     half = config.input.shape[0] // 2
     bins = np.stack(np.meshgrid(np.arange(-half, half + 1), np.arange(-half, half + 1), indexing="ij"), -1).reshape(-1, 2)
@@ -105,8 +124,6 @@ def evaluate(config: BenchConfig) -> dict:
     residual = remove_plane(truth.wavefront_rad + record.wavefront_phase_rad, mask)[mask]
     before = remove_plane(truth.wavefront_rad, mask)[mask]
     return {
-        "bench": config.name,
-        "slm_shape": list(record.slm_shape),
         "errors": {
             "lut_rad": float(np.sqrt(np.mean(lut_error**2))),
             "fourier_px": _rms_between(record.fourier_affine, truth.fourier_affine, bins),
@@ -119,13 +136,6 @@ def evaluate(config: BenchConfig) -> dict:
         "fringing_neighbour_weight_error": _neighbour_weight_error(record.fringing_px, truth.fringing_px),
         "camera_vs_raw_truth_px": _rms_between(record.camera_affine, truth.camera_affine, pixels),
         "wavefront_before_rad": float(before.std()),
-        "far_field_method": record.fits["far_field"]["method"],
-        "quality": {verdict: sum(f.verdict == verdict for f in record.quality) for verdict in ("pass", "marginal", "fail")},
-        "fit_rms_px": {name: fit["rms_px"] for name, fit in record.fits.items() if "rms_px" in fit},
-        "stages": record.stats,
-        "captures": int(sum(s["captures"] for s in record.stats.values())),
-        "seconds": float(sum(s["seconds"] for s in record.stats.values())),
-        "total_with_bench_open_s": total_s,
     }
 
 
