@@ -7,7 +7,14 @@ import pytest
 
 from osclc.calibration.measure.fitting import FitError, centroid, fit_affine, peak, remove_plane
 from osclc.calibration.measure.fourier_geometry import linear_from_composition
-from osclc.calibration.measure.lut_measure import LutResult, fit_ellipse_phase, grating, grating_order_power, refine_lut
+from osclc.calibration.measure.lut_measure import (
+    LutResult,
+    fit_ellipse_phase,
+    grating,
+    grating_order_power,
+    modulation_snr,
+    refine_lut,
+)
 from osclc.calibration.measure.patterns import superpixel_index, used_box
 
 
@@ -134,3 +141,11 @@ def test_lut_refit_with_fringing_recovers_the_phases_the_ellipse_misses():
     assert np.sqrt(np.mean((ellipse[levels] - truth[levels]) ** 2)) > 0.05
     assert np.sqrt(np.mean((refined.phase_rad[levels] - truth[levels]) ** 2)) < 1e-3
     assert np.abs(refined.phase_rad[on_levels] - truth[on_levels]).max() < 0.02  # PCHIP between the scanned levels
+
+
+def test_grating_scan_modulation_over_noise_tells_a_frozen_slm_from_a_working_one_under_stray_light():
+    rng = np.random.default_rng(4)
+    levels = np.arange(0, 256, 8)
+    working = 3e4 * grating_order_power(2.2 * np.pi * (levels / 256) ** 1.3 / 2, 32, 0.5) + 5e4 + rng.normal(0, 30, levels.size)
+    frozen = 5e4 + rng.normal(0, 30, levels.size)
+    assert modulation_snr(working) > 100 and modulation_snr(frozen) < 8

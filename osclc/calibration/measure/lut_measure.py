@@ -30,6 +30,7 @@ from scipy import ndimage, optimize
 from scipy.interpolate import PchipInterpolator
 
 from osclc.calibration.measure import fitting
+from osclc.calibration.measure.fitting import MAD_TO_SIGMA
 from osclc.calibration.measure.gates import MIN_SNR, exposure_figures, require_light
 from osclc.calibration.measure.probe import BenchProbe
 from osclc.calibration.quality import Figure, QualityError
@@ -141,9 +142,9 @@ def measure_lut(
     require_light("lut", probe.exposures)
     windows = _order_windows(probe, period_px, average)
     scan0 = _scan(probe, levels, 0, period_px, windows, average)
-    depth = float((scan0.max() - scan0.min()) / max(abs(scan0).max(), 1e-12))
     figures = exposure_figures("lut", probe.exposures)
-    figures.append(Figure("lut", "modulation depth of the grating scan", depth, 0.5, "min", "", FROZEN, FROZEN_FIX, ideal=1.0))
+    figures.append(Figure("lut", "grating scan modulation / noise", modulation_snr(scan0), 10.0, "min", "", FROZEN, FROZEN_FIX,
+                          ideal=100.0))
     if figures[-1].verdict == "fail":
         raise QualityError(figures[-1:])  # nothing to fit an ellipse to
     # second reference: first level where scan 0 reaches half way (phase about a quarter turn)
@@ -161,6 +162,15 @@ def measure_lut(
     ]
     return LutResult(phase_rad=phase, levels=levels, scan_ref0=scan0, scan_ref2=scan2, ref2=ref2, period_px=period_px,
                      figures=figures)
+
+
+def modulation_snr(scan: np.ndarray) -> float:
+    """Range of a grating scan over its noise, the noise from the scan's second differences (robust, and nearly blind
+    to the smooth rise and fall of a real scan): about 4 for a scan of noise alone (an SLM that shows nothing), tens
+    to thousands for a working one, whatever pedestal stray light adds."""
+    second = np.diff(np.asarray(scan, dtype=np.float64), 2)
+    noise = MAD_TO_SIGMA * float(np.median(np.abs(second - np.median(second)))) / np.sqrt(6.0)
+    return float(np.ptp(scan)) / max(noise, 1e-12 * max(float(np.abs(scan).max()), 1e-300))
 
 
 def range_figure(phase_rad: np.ndarray) -> Figure:
