@@ -46,7 +46,7 @@ def _compile(args: argparse.Namespace) -> int:
     print(f"camera vs digital features on {program.info['check']['images']} check images: correlation min {min(correlation):.4f}, "
           f"mean {np.mean(correlation):.4f}")
     if program.info["forced"]:
-        print(f"FORCED: the program failed the bench check (threshold {program.info['check']['threshold']:.4g}) and is "
+        print(f"FORCED: the program failed the bench check (threshold {program.info['check_threshold']:.4g}) and is "
               "marked forced: true; expect wrong features")
     print(f"run: {result.folder}")
     return 0

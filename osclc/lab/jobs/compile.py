@@ -150,7 +150,8 @@ def compile_student(options: CompileOptions, context: JobContext = JobContext())
         correlation = [f.value for f in figures]
         forced = any(f.verdict == "fail" for f in figures)
         _record_check(run, figures, forced)
-        program.info["check"] = {"images": int(len(captured)), "correlation": correlation, "threshold": threshold}
+        program.info["check"] = {"images": int(len(captured)), "correlation": correlation}
+        program.info["check_threshold"] = threshold
         program.info["forced"] = forced
         backend_info = {"source": "student", "checkpoint": str(options.checkpoint)}
         folder = program.save(out, also=lambda work: save_backend(work, folded.backend, backend_info))
