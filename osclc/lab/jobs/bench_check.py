@@ -1,7 +1,7 @@
 """The bench check job: open a bench, describe each device, take test frames, judge them, close it safely; recorded in a run.
 
-Used by ``osclc bench check``. With the laser off it takes a dark frame; with the laser on, the test target
-(:func:`test_image`) and the target upside down. The checks (:func:`bench_figures`, quality figures of step
+Used by ``osclc bench check``. With the laser on it takes the test target (:func:`test_image`) and the target
+upside down, then with the laser off a dark frame. The checks (:func:`laser_figures`, :func:`frame_figures`: quality figures of step
 ``bench check``; any failure raises :class:`~osclc.calibration.quality.QualityError`, exit 1, after the run
 recorded everything):
 
@@ -176,7 +176,6 @@ def check_bench(options: BenchCheckOptions, context: JobContext = JobContext()) 
             target = test_image(bench.input.shape)
             bench.input.show(target)
             bench.slm.blank()
-            dark = bench.camera.capture(timeout_s=timeout_s)
             bench.laser.set_emission(True)
             reported_mw = bench.laser.power_mw()
             start = time.perf_counter()
@@ -185,6 +184,7 @@ def check_bench(options: BenchCheckOptions, context: JobContext = JobContext()) 
             bench.input.show(target[::-1])
             flipped = bench.camera.capture(timeout_s=timeout_s)
             bench.laser.set_emission(False)
+            dark = bench.camera.capture(timeout_s=timeout_s)
         image = np.asarray(frame.image, dtype=np.float64)
         integer = np.issubdtype(frame.image.dtype, np.integer)  # float frames (quantisation off) never saturate
         full_scale = float((1 << config.camera.bit_depth) - 1) if integer else None
@@ -201,7 +201,5 @@ def check_bench(options: BenchCheckOptions, context: JobContext = JobContext()) 
         figures = [*laser_figures(reported_mw, config.laser.power_mw, identity, str(expect) if expect else None),
                    *frame_figures(dark.image, frame.image, flipped.image, full_scale)]
         run.append("quality", [f.to_json() for f in figures])
-        for figure in figures:
-            context.say(figure.describe())
         judge(figures)
     return BenchCheckResult(run.folder, described, int(frame.index), tuple(frame.image.shape), metrics, figures)
