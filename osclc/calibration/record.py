@@ -62,6 +62,7 @@ _NPZ_KEYS = ("lut_phase_rad", "wavefront_phase_rad", "dark_frame", "dark_per_s",
 _VOLATILE_KEYS = frozenset({
     "clock", "faults", "retry", "timeout_s", "resource", "baudrate", "power_mw", "max_power_mw", "settle_s",
     "refresh_hz", "readout_s", "link_MBps", "exposure_s", "fft_workers", "precision",
+    "program_check_min_correlation",
 })
 
 

@@ -310,6 +310,9 @@ class BenchConfig(BaseModel):
     camera: CameraConfig = Field(default_factory=CameraConfig, description="output camera")
     retry: RetryConfig = Field(default_factory=RetryConfig, description="retry policy of every device")
     timeout_s: float = Field(2.0, gt=0.0, le=600.0, description="default timeout of a blocking device call such as a capture (s), (0, 600]")
+    program_check_min_correlation: float = Field(0.98, ge=0.0, le=1.0, description="least correlation (Pearson, camera vs "
+                                                 "digital features, per output channel) a compiled program must reach on the "
+                                                 "check images, else 'osclc compile' fails (fraction), 0 .. 1")
     simulation: SimulationConfig = Field(default_factory=SimulationConfig, description="simulated-bench settings (used by simulated devices only)")
 
     @model_validator(mode="after")

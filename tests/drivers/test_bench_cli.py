@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from osclc.configs import bundled
+from osclc.drivers.sim.input_modulator import SimulatedInputModulator
+from osclc.drivers.sim.laser import SimulatedLaser
 from osclc.drivers.backends import BenchShared
 from osclc.drivers.bench_config import BenchConfig
 from osclc.drivers.errors import InvalidSetting
@@ -16,19 +18,32 @@ from osclc.drivers.templates.input_modulator import TemplateInputModulator
 from osclc.drivers.templates.laser import TemplateLaser
 from osclc.drivers.templates.slm import TemplateSLM
 from osclc.lab.cli.main import main
+from osclc.lab.config.files import load_config
 from osclc.lab.runs import list_runs
 
 
-@pytest.mark.parametrize("name", ["bench-sim-ideal.yaml", "bench-sim-realistic.yaml"])
+SHIPPED_SIMULATED = ["bench-sim-ideal.yaml", "bench-sim-realistic.yaml", "bench-sim-realistic-segmentation.yaml",
+                     "bench-dmd-typical.yaml", "bench-lcos-typical.yaml", "bench-paper.yaml"]
+
+
+def _virtual(tmp_path, name: str = "bench-sim-realistic.yaml", **changes: dict[str, object]) -> str:
+    """The bundled bench ``name`` on a virtual clock (no real waiting in tests), with ``changes`` merged into its
+    sections (``camera={"gain": 0.0}``), written as YAML (JSON) into ``tmp_path``."""
+    config = load_config(bundled(name), kind="bench").model_dump(mode="json")
+    config["simulation"]["clock"] = "virtual"
+    for section, values in changes.items():
+        config[section].update(values)
+    path = tmp_path / f"changed-{name}"
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+@pytest.mark.parametrize("name", SHIPPED_SIMULATED)
 def test_bench_check_writes_a_run_with_the_test_frame(name: str, tmp_path, capsys, _isolated_runs_dir) -> None:
-    config = bundled(name)
-    if name.endswith("realistic.yaml"):  # same bench on a virtual clock: no real waiting in tests
-        text = config.read_text().replace("clock: real", "clock: virtual")
-        config = tmp_path / name
-        config.write_text(text)
-    assert main(["bench", "check", str(config)]) == 0
+    assert main(["bench", "check", _virtual(tmp_path, name)]) == 0  # and no false alarm on any shipped bench
     out = capsys.readouterr().out
     assert "laser sim-laser" in out and "identity=osclc,SimulatedLaser" in out and "bench closed safely" in out
+    assert "checks: all passed" in out
     (run,) = list_runs()
     assert run.status == "completed"
     assert (run.folder / "frame.png").stat().st_size > 1000
@@ -36,6 +51,36 @@ def test_bench_check_writes_a_run_with_the_test_frame(name: str, tmp_path, capsy
     assert frame.max() > frame.min()
     metrics = json.loads((run.folder / "metrics.json").read_text())
     assert metrics["frame_max"] == pytest.approx(float(frame.max()))
+
+
+@pytest.mark.parametrize("changes, figure, cause", [
+    ({"camera": {"gain": 0.0}}, "lit frame range", "black frame"),
+    ({"laser": {"power_mw": 0.0}}, "signal to noise", "noise only"),
+    ({"camera": {"exposure_s": 0.05}}, "saturated fraction", "the camera saturates"),
+    ({"laser": {"options": {"expect_identity": "Coherent"}}}, "laser identity matches", "laser.options.expect_identity"),
+])
+def test_bench_check_fails_naming_the_cause(tmp_path, capsys, _isolated_runs_dir, changes, figure, cause) -> None:
+    assert main(["bench", "check", _virtual(tmp_path, **changes)]) == 1
+    err = capsys.readouterr().err
+    assert f"bench check: {figure} = " in err and cause in err and "the bench was left safe" in err
+    (run,) = list_runs()
+    assert run.status == "failed" and (run.folder / "frame.npy").is_file()
+
+
+def test_bench_check_fails_on_a_frozen_input_modulator(tmp_path, capsys, monkeypatch) -> None:
+    shown = SimulatedInputModulator._show_hw
+    calls: list[int] = []
+    monkeypatch.setattr(SimulatedInputModulator, "_show_hw", lambda self, values: calls.append(1) or (len(calls) == 1 and shown(self, values)))
+    assert main(["bench", "check", _virtual(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "change with the input" in err and "does not change when the input image does" in err
+
+
+def test_bench_check_fails_on_a_laser_below_its_set_power(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(SimulatedLaser, "_power_hw", lambda self: 0.5 * self.power)
+    assert main(["bench", "check", _virtual(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "laser power error = 0.5" in err and "reports 0.5 mW" in err and "power_mw 1 mW" in err
 
 
 def test_bench_check_refuses_a_bad_config(tmp_path, capsys) -> None:

@@ -79,3 +79,47 @@ def test_compile_into_an_empty_folder(tmp_path) -> None:
     out.mkdir()
     assert main(_compile_args(tmp_path, out)) == 0
     assert OpticalProgram.load(out).out_channels == 4
+
+
+def _broken_bench_args(tmp_path, out, imperfections: dict[str, object]) -> list[str]:
+    """``_compile_args`` on the ideal bench with ``imperfections`` added: its identity calibration then has exactly
+    that calibration group wrong."""
+    args = _compile_args(tmp_path, out)
+    config = load_config(bundled("bench-sim-ideal.yaml"), kind="bench").model_dump(mode="json")
+    config["simulation"]["imperfections"].update(imperfections)
+    bench = tmp_path / "broken.yaml"
+    bench.write_text(json.dumps(config))
+    calib = CalibrationRecord.identity(load_config(bench, kind="bench")).save(tmp_path / "broken-calib.json")
+    args[args.index("--bench") + 1], args[args.index("--calib") + 1] = str(bench), str(calib)
+    return args
+
+
+@pytest.mark.parametrize("imperfections, step", [
+    ({"camera_offset_px": [2.0, 0.0]}, "camera"),
+    ({"zernike_rad": {"4": 2.0, "7": 1.0}}, "wavefront"),
+])
+def test_compile_fails_on_a_broken_calibration_naming_the_step(tmp_path, _isolated_runs_dir, capsys, imperfections, step):
+    out = tmp_path / "program"
+    assert main(_broken_bench_args(tmp_path, out, imperfections)) == 1
+    err = capsys.readouterr().err
+    assert "program check" in err and "correlation of channel" in err and "bound >= 0.98" in err
+    assert f"most likely calibration step at fault: {step}" in err
+    assert not out.exists() or not any(out.iterdir())  # no program written
+    (run,) = _isolated_runs_dir.iterdir()
+    assert (run / "features.png").is_file()
+
+
+def test_compile_force_keeps_a_failing_program_and_marks_it(tmp_path, _isolated_runs_dir, capsys) -> None:
+    out = tmp_path / "program"
+    assert main([*_broken_bench_args(tmp_path, out, {"camera_offset_px": [2.0, 0.0]}), "--force"]) == 0
+    assert "FORCED" in capsys.readouterr().out
+    program = OpticalProgram.load(out)
+    assert program.info["forced"] is True and min(program.info["check"]["correlation"]) < 0.98
+    (run,) = _isolated_runs_dir.iterdir()
+    assert json.loads((run / "metrics.json").read_text())["forced"] is True
+
+
+def test_a_good_program_is_not_forced(tmp_path) -> None:
+    out = tmp_path / "program"
+    assert main(_compile_args(tmp_path, out)) == 0
+    assert OpticalProgram.load(out).info["forced"] is False

@@ -1,5 +1,5 @@
 """``osclc bench check CONFIG``: the bench check job (:mod:`osclc.lab.jobs.bench_check`: open a bench, show each device's
-identity and state, take a test frame) from the command line."""
+identity and state, take test frames and judge them; exit 1 naming the cause when one check fails) from the command line."""
 
 from __future__ import annotations
 
@@ -29,5 +29,7 @@ def _check(args: argparse.Namespace) -> int:
     m = result.metrics
     print(f"test frame {result.frame_index}: shape {result.frame_shape}, counts {m['frame_min']:g} .. {m['frame_max']:g} "
           f"(mean {m['frame_mean']:.4g}, saturated {m['saturated_fraction']:.2%}); bench closed safely")
+    marginal = [f for f in result.figures if f.verdict != "pass"]
+    print("checks: all passed" if not marginal else "checks: passed, marginal: " + "; ".join(f.describe() for f in marginal))
     print(f"run: {result.folder}")
     return 0

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", default=None, help="dataset spec for the normalisation images (default: the checkpoint's)")
     parser.add_argument("--normalise-images", type=int, default=16, help="validation images used to fit the feature gain/offset (>= 2)")
     parser.add_argument("--check-images", type=int, default=8, help="further validation images on which captured and digital features are compared")
+    parser.add_argument("--force", action="store_true", help="keep a program that fails the bench check (program marked forced: true)")
     parser.set_defaults(func=_compile)
 
 
@@ -33,7 +34,7 @@ def _compile(args: argparse.Namespace) -> int:
     options = CompileOptions(
         checkpoint=Path(args.checkpoint), calibration=Path(args.calib), bench=load_config(args.bench, kind="bench"),
         out=Path(args.out), multiplex=args.multiplex, encoding=args.encoding, dataset=args.dataset,
-        normalise_images=args.normalise_images, check_images=args.check_images, bench_file=Path(args.bench),
+        normalise_images=args.normalise_images, check_images=args.check_images, bench_file=Path(args.bench), force=args.force,
     )
     result = compile_student(options, JobContext(runs_dir=args.runs_dir))
     program, correlation = result.program, result.check_correlation
@@ -44,5 +45,8 @@ def _compile(args: argparse.Namespace) -> int:
         print(f"camera noise: {program.captures} captures per image (frames averaged per mask: {program.frames.tolist()})")
     print(f"camera vs digital features on {program.info['check']['images']} check images: correlation min {min(correlation):.4f}, "
           f"mean {np.mean(correlation):.4f}")
+    if program.info["forced"]:
+        print(f"FORCED: the program failed the bench check (threshold {program.info['check_threshold']:.4g}) and is "
+              "marked forced: true; expect wrong features")
     print(f"run: {result.folder}")
     return 0

@@ -8,7 +8,11 @@ Used by ``osclc compile`` and ``osclc demo``. Steps:
    checkerboard square that fits and single pixels; with a measured fringing the patterns are compensated for it);
 3. open the bench (laser on), fit each candidate's per-channel feature normalisation on ``normalise_images``
    validation images and keep the best fit (:func:`~osclc.calibration.execute.best_by_fit`);
-4. check the camera features against the digital ones on ``check_images`` further validation images;
+4. check the camera features against the digital ones on ``check_images`` further validation images
+   (:func:`~osclc.calibration.compiler.verify.verify_program`): a channel below the bench's
+   ``program_check_min_correlation`` raises :class:`~osclc.calibration.quality.QualityError` naming the worst
+   channels and the likely faulty calibration step, after the run has recorded the figures and plots and before
+   any program is written; with ``force`` the program is written and marked ``forced: true``;
 5. write the program folder with the student's backend beside it (for ``osclc infer``).
 
 The run (command ``compile``) holds one ``channels`` row per output channel (fit and check correlation),
@@ -21,13 +25,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from osclc.calibration.compiler import ENCODING_CHOICES, MULTIPLEX, best_by_fit, compile_candidates, normalised_correlation
+from osclc.calibration.compiler import ENCODING_CHOICES, MULTIPLEX, best_by_fit, compile_candidates
+from osclc.calibration.compiler.verify import verify_program
 from osclc.calibration.execute import prepare, run_image
 from osclc.calibration.program import OpticalProgram, ProgramError
+from osclc.calibration.quality import Figure, QualityError
 from osclc.calibration.record import CalibrationRecord
 from osclc.drivers.bench import open_bench
 from osclc.drivers.bench_config import BenchConfig
@@ -53,7 +60,8 @@ class CompileOptions:
     - ``dataset``: dataset spec of the normalisation and check images (None: the checkpoint's);
     - ``normalise_images``: validation images the feature gain/offset is fitted on (>= 2);
     - ``check_images``: further validation images on which camera and digital features are compared (>= 1);
-    - ``bench_file``: the YAML ``bench`` was read from, recorded with its SHA-256 in the run's inputs.
+    - ``bench_file``: the YAML ``bench`` was read from, recorded with its SHA-256 in the run's inputs;
+    - ``force``: keep a program that fails the check (marked ``forced: true`` in its info and the run's metrics).
     """
 
     checkpoint: Path
@@ -66,6 +74,7 @@ class CompileOptions:
     normalise_images: int = 16
     check_images: int = 8
     bench_file: Path | None = None
+    force: bool = False
 
     def __post_init__(self) -> None:
         if self.normalise_images < 2 or self.check_images < 1:
@@ -131,8 +140,19 @@ def compile_student(options: CompileOptions, context: JobContext = JobContext())
             prepare(bench, program)
             captured = np.stack([run_image(bench, program, image) for image in images_np[fit_n:]])
         predicted = digital[fit_n:]
-        correlation = [normalised_correlation(captured[:, o], predicted[:, o]) for o in range(program.out_channels)]
+        threshold = options.bench.program_check_min_correlation
+        try:
+            figures = verify_program(captured, predicted, threshold, force=options.force)
+        except QualityError as error:
+            _record_check(run, error.failed, forced=False)
+            plot_features(captured, predicted, run.path("features.png"))
+            raise
+        correlation = [f.value for f in figures]
+        forced = any(f.verdict == "fail" for f in figures)
+        _record_check(run, figures, forced)
         program.info["check"] = {"images": int(len(captured)), "correlation": correlation}
+        program.info["check_threshold"] = threshold
+        program.info["forced"] = forced
         backend_info = {"source": "student", "checkpoint": str(options.checkpoint)}
         folder = program.save(out, also=lambda work: save_backend(work, folded.backend, backend_info))
         run.append("channels", [{"channel": o, "fit_correlation": fit["correlation"][o], "check_correlation": c}
@@ -150,3 +170,9 @@ def compile_student(options: CompileOptions, context: JobContext = JobContext())
         plot_masks(program, run.path("masks.png"))
         plot_features(captured, predicted, run.path("features.png"))
     return CompileResult(program, folder, run.folder, compile_s, correlation, tried)
+
+
+def _record_check(run: Run, figures: Sequence[Figure], forced: bool) -> None:
+    """The program check's figures in the run (``quality`` rows) and whether the program was kept anyway."""
+    run.append("quality", [f.to_json() for f in figures])
+    run.set_metrics(forced=forced)
