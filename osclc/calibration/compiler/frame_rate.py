@@ -26,10 +26,11 @@ def frame_transfer_s(camera: CameraConfig) -> float:
 
 def image_period_s(
     multiplex: str, c_out: int, bench_config: BenchConfig, exposure_s: float | Sequence[float], frames: int | Sequence[int] = 1,
+    images: int = 1,
 ) -> float:
     """Seconds per image for ``multiplex`` ("time" | "space") with ``c_out`` output channels; ``exposure_s`` (s) is
     one exposure for every pattern or one per pattern (a program's per-pattern exposures), ``frames`` the frames
-    averaged for every pattern or per pattern (a program's ``frames``)."""
+    averaged for every pattern or per pattern (a program's ``frames``), ``images`` the images tiled per frame."""
     patterns = c_out if multiplex == "time" else 1
     switches = c_out if multiplex == "time" and c_out > 1 else 0
     exposures = np.broadcast_to(np.asarray(exposure_s, dtype=np.float64), (patterns,))
@@ -40,18 +41,19 @@ def image_period_s(
         bench_config.input.settle_s
         + switches * switch_time_s(slm.settle_s, slm.refresh_hz)
         + sum(int(n) * capture_time_s(float(e), camera.readout_s, transfer) for e, n in zip(exposures, counts))
-    )
+    ) / images
 
 
 def predicted_frame_rate_hz(
     multiplex: str, c_out: int, bench_config: BenchConfig, exposure_s: float | Sequence[float], frames: int | Sequence[int] = 1,
+    images: int = 1,
 ) -> float:
     """Images per second (inverse of :func:`image_period_s`; infinite for an all-zero timing model)."""
-    period = image_period_s(multiplex, c_out, bench_config, exposure_s, frames)
+    period = image_period_s(multiplex, c_out, bench_config, exposure_s, frames, images)
     return math.inf if period <= 0 else 1.0 / period
 
 
 def update_program_rate(program: OpticalProgram, bench_config: BenchConfig) -> None:
     """Re-predict the rate of ``program``'s multiplexing from its exposures and frames (after they were measured)."""
     program.frame_rate_hz[program.multiplex] = predicted_frame_rate_hz(
-        program.multiplex, program.out_channels, bench_config, program.exposure_s, program.frames)
+        program.multiplex, program.out_channels, bench_config, program.exposure_s, program.frames, program.images_per_frame)
