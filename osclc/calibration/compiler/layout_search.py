@@ -5,7 +5,7 @@ bands of :func:`~osclc.calibration.compiler.layout.plan_layout`) and reads the `
 ``masks = ceil(c_out / per_mask)`` masks, ``per_mask`` channels in space on each (time and space multiplexing
 combined). One frame costs the input modulator settle, one SLM switch per mask when there are several, and per
 mask one capture (exposure, sensor readout, transfer over the camera link): the times of
-:mod:`osclc.drivers.physics.timing`, the same model as :mod:`osclc.calibration.compiler.frame_rate`.
+:mod:`osclc.drivers.physics.timing` through :mod:`osclc.calibration.compiler.frame_rate`.
 
 Exposure: a mask carrying ``per_mask`` channels splits the light it diffracts between them, so each channel needs
 ``per_mask`` times the single-channel exposure for the same signal-to-noise (a lower bound: the phase-only
@@ -22,11 +22,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from osclc.calibration.compiler.frame_rate import frame_transfer_s
+from osclc.calibration.compiler.frame_rate import stage_times_s
 from osclc.calibration.compiler.layout import Layout, plan_layout
 from osclc.calibration.compiler.slm_geometry import ImageFrame
 from osclc.drivers.bench_config import EXPOSURE_RANGE_S, BenchConfig
-from osclc.drivers.physics.timing import capture_time_s, switch_time_s
 
 MAX_IMAGES = 256
 """Most input images per frame the search tries."""
@@ -62,13 +61,9 @@ class LayoutOption:
 
 def frame_period_s(bench_config: BenchConfig, masks: int, exposure_s: float) -> tuple[float, str]:
     """Seconds of one frame carrying ``masks`` masks at ``exposure_s`` (s) each, and its slowest stage
-    ("input" settle, "slm" switches, "camera" captures)."""
-    slm, camera = bench_config.slm, bench_config.camera
-    stages = {
-        "input": float(bench_config.input.settle_s),
-        "slm": masks * switch_time_s(slm.settle_s, slm.refresh_hz) if masks > 1 else 0.0,
-        "camera": masks * capture_time_s(exposure_s, camera.readout_s, frame_transfer_s(camera)),
-    }
+    ("input" settle, "slm" switches, "camera" captures): :func:`~osclc.calibration.compiler.frame_rate.stage_times_s`
+    of ``masks`` time-multiplexed patterns."""
+    stages = stage_times_s("time", masks, bench_config, exposure_s)
     return sum(stages.values()), max(stages, key=lambda name: stages[name])
 
 
