@@ -416,6 +416,9 @@ image axis ([c_out, h*w, 16]: one image per frame); ``tile_shift`` defaults to o
                 model_hash=doc["model_hash"], calibration_hash=doc["calibration_hash"], bench_hash=doc["bench_hash"],
                 frame_rate_hz=dict(doc.get("frame_rate_hz", {})), info=dict(doc.get("info", {})),
             )
+            if doc["schema"] == SCHEMA and int(doc["input"]["images_per_frame"]) != program.images_per_frame:
+                raise ProgramError(f"input.images_per_frame is {doc['input']['images_per_frame']} but tile_shift places "
+                                   f"{program.images_per_frame} images; recompile with `osclc compile`")
         except ProgramError as exc:
             raise ProgramError(f"{path}: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:

@@ -238,10 +238,16 @@ def test_batch_canvas_places_each_image_on_its_tile(tmp_path) -> None:
     np.testing.assert_array_equal(program.batch_canvas(images[:1]), program.input_canvas(images[0]))
     with pytest.raises(ProgramError, match="images per frame"):
         program.batch_canvas(np.zeros((3, 1, 3, 3)))
-    loaded = OpticalProgram.load(program.save(tmp_path / "batched"))
+    folder = program.save(tmp_path / "batched")
+    loaded = OpticalProgram.load(folder)
     assert loaded.images_per_frame == 2
     np.testing.assert_array_equal(loaded.tile_shift, program.tile_shift)
     np.testing.assert_array_equal(loaded.sample_index, program.sample_index)
+    document = json.loads((folder / "program.json").read_text())
+    document["input"]["images_per_frame"] = 3
+    (folder / "program.json").write_text(json.dumps(document))
+    with pytest.raises(ProgramError, match="images_per_frame is 3"):
+        OpticalProgram.load(folder)
 
 
 @pytest.mark.parametrize("shift, match", [((0, 7), "outside"), ((0, 5), "overlap"), ((1, 0), "image 0 at")])
