@@ -71,9 +71,11 @@ def capture_pattern(camera: Camera, program: OpticalProgram, pattern: int, timeo
 
 def capture_frames(bench: OpenBench, program: OpticalProgram, image: np.ndarray, timeout_s: float | None = None) -> np.ndarray:
     """Camera images [n_patterns, rows, cols] (float64, each the mean of its pattern's frames) of ``image`` [C_in, N, N]
-    (amplitude in [0, 1]); each capture waits ``timeout_s`` (default the bench config's) beyond its exposure."""
+    (amplitude in [0, 1]; or [B, C_in, N, N], B <= ``program.images_per_frame``, tiled in one frame); each capture
+    waits ``timeout_s`` (default the bench config's) beyond its exposure."""
     timeout = bench.config.timeout_s if timeout_s is None else timeout_s
-    bench.input.show(program.input_canvas(image))
+    image = np.asarray(image)
+    bench.input.show(program.batch_canvas(image) if image.ndim == 4 else program.input_canvas(image))
     frames = np.empty((program.patterns.shape[0], *program.camera_shape))
     for p in range(program.patterns.shape[0]):
         display_pattern(bench, program, p)
@@ -86,23 +88,34 @@ def run_image(bench: OpenBench, program: OpticalProgram, image: np.ndarray) -> n
     return program.readout(capture_frames(bench, program, image))
 
 
+def run_frame(bench: OpenBench, program: OpticalProgram, images: np.ndarray) -> np.ndarray:
+    """Features [B, C_out, h, w] of ``images`` [B, C_in, N, N] (B <= ``program.images_per_frame``) shown together in
+    one frame, each read from its own camera windows (call :func:`prepare` once first)."""
+    images = np.asarray(images)
+    return program.readout(capture_frames(bench, program, images), image=None)[: len(images)]
+
+
 def run_batch(
     bench: OpenBench, program: OpticalProgram, images: np.ndarray, progress: Callable[[int], object] | None = None,
 ) -> np.ndarray:
-    """Features [B, C_out, h, w] of ``images`` [B, C_in, N, N], pattern-major (each mask displayed once).
+    """Features [B, C_out, h, w] of ``images`` [B, C_in, N, N], pattern-major (each mask displayed once), in frames of
+    ``program.images_per_frame`` images (the last one may hold fewer).
 
     For evaluation on many images: the SLM (and the exposure) changes ``n_patterns`` times instead of per image.
     ``progress`` (optional) is called with the number of captures done after each one.
     """
     images = np.asarray(images)
     timeout = bench.config.timeout_s
+    per_frame = program.images_per_frame
     out = np.empty((len(images), program.out_channels, *program.out_size))
     done = 0
     for p, channels in enumerate(program.pattern_channels):
         display_pattern(bench, program, p)
-        for b, image in enumerate(images):
-            bench.input.show(program.input_canvas(image))
-            out[b, channels] = program.readout_channels(p, capture_pattern(bench.camera, program, p, timeout)[0])
+        for start in range(0, len(images), per_frame):
+            batch = images[start : start + per_frame]
+            bench.input.show(program.batch_canvas(batch))
+            frame = capture_pattern(bench.camera, program, p, timeout)[0]
+            out[start : start + len(batch), channels] = program.readout_channels(p, frame, image=None)[: len(batch)]
             done += 1
             if progress is not None:
                 progress(done)

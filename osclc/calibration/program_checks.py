@@ -10,7 +10,9 @@ import numpy as np
 from osclc.calibration.field_checks import FieldChecks
 from osclc.drivers.bench_config import BIT_DEPTH_MAX, EXPOSURE_RANGE_S, SHAPE_LIMITS
 
-SCHEMA = "osclc.program/3"
+SCHEMA = "osclc.program/4"
+SCHEMA_V3 = "osclc.program/3"
+"""The older schema :meth:`OpticalProgram.load` still reads (one image per frame)."""
 SCHEMA_V2 = "osclc.program/2"
 """The older schema :meth:`OpticalProgram.load` still reads (one frame per pattern)."""
 SCHEMA_V1 = "osclc.program/1"
@@ -92,6 +94,8 @@ def check_program_ranges(doc: Mapping[str, object]) -> None:
     _CHECK.shape(inp.get("shape"), "input.shape", SHAPE_LIMITS["input"])
     for name in ("image_size", "channels", "scale"):
         _CHECK.number(inp.get(name), f"input.{name}", 1, _GRID_MAX, "pixels or channels", integer=True)
+    if doc["schema"] == SCHEMA:
+        _CHECK.number(inp.get("images_per_frame"), "input.images_per_frame", 1, 65535, "images", integer=True)
     readout = _CHECK.section(doc, "readout")
     _CHECK.shape(readout.get("out_size"), "readout.out_size", _GRID_MAX)
     _CHECK.shape(readout.get("camera_shape"), "readout.camera_shape", SHAPE_LIMITS["camera"])
@@ -103,7 +107,7 @@ def check_program_ranges(doc: Mapping[str, object]) -> None:
     exposures = _CHECK.numbers(doc.get("exposure_s"), "exposure_s", low, high, "s")
     if len(exposures) != patterns:
         _CHECK.fail(f"exposure_s lists {len(exposures)} exposures for {patterns} patterns")
-    if doc["schema"] == SCHEMA:
+    if doc["schema"] in (SCHEMA, SCHEMA_V3):
         _CHECK.numbers(doc.get("frames"), "frames", 1, MAX_FRAMES, "camera frames per pattern", integer=True)
     rates = doc.get("frame_rate_hz", {})
     if not (isinstance(rates, dict) and isinstance(doc.get("info", {}), dict)):
@@ -117,7 +121,7 @@ def check_program_array_kinds(arrays: dict[str, np.ndarray]) -> None:
     """Raise :class:`ProgramError` unless the index arrays hold integers and every other array real numbers
     (a complex or text array would be cast silently further on)."""
     for name, values in arrays.items():
-        kinds = "iu" if name in ("patterns", "sample_index", "input_corner") else "biuf"
+        kinds = "iu" if name in ("patterns", "sample_index", "input_corner", "tile_shift") else "biuf"
         if values.dtype.kind not in kinds:
             _CHECK.fail(f"arrays.npz: {name} holds {values.dtype} values, expected {'integers' if kinds == 'iu' else 'real numbers'}")
 

@@ -48,8 +48,8 @@ def _program(config: BenchConfig, seed: int) -> OpticalProgram:
 
 def _brightest_tap(program: OpticalProgram, frames: np.ndarray, pattern: int) -> float:
     channels = program.pattern_channels[pattern]
-    used = program.sample_weight[channels] != 0
-    return float(frames[pattern].reshape(-1)[program.sample_index[channels][used]].max())
+    used = program.sample_weight[0, channels] != 0
+    return float(frames[pattern].reshape(-1)[program.sample_index[0, channels][used]].max())
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -100,7 +100,7 @@ def test_with_the_laser_off_each_pattern_reads_zero_at_its_own_exposure(monkeypa
     raw = program.readout(frames, normalise=False)
     np.testing.assert_allclose(raw, 0.0, atol=1e-6)
     # the dark at the taps differs between patterns by hundreds of counts: one dark for all would not cancel it
-    taps = [frames[p].reshape(-1)[program.sample_index[p]].mean() for p in range(3)]
+    taps = [frames[p].reshape(-1)[program.sample_index[0, p]].mean() for p in range(3)]
     assert taps[2] - taps[0] > 100
 
 

@@ -124,7 +124,7 @@ def test_save_and_load_round_trip(tmp_path) -> None:
     frames = np.random.default_rng(2).uniform(0, 100, (2, *CAMERA))
     np.testing.assert_array_equal(loaded.readout(frames), program.readout(frames))
     doc = json.loads((folder / "program.json").read_text())
-    assert doc["schema"] == "osclc.program/3" and doc["model_hash"] == "m" * 64 and doc["calibration_hash"] == "c" * 64
+    assert doc["schema"] == "osclc.program/4" and doc["model_hash"] == "m" * 64 and doc["calibration_hash"] == "c" * 64
     assert doc["exposure_s"] == [0.7e-3, 6e-3] and doc["readout"]["dark_exposure_s"] == 1e-3 and doc["frames"] == [1, 4]
     assert loaded.captures == 5
     png = cv2.imread(str(folder / "pattern_001.png"), cv2.IMREAD_UNCHANGED)
@@ -137,7 +137,8 @@ def test_a_version_1_folder_loads_with_its_one_exposure_and_dark(tmp_path) -> No
     folder = tmp_path / "old"
     folder.mkdir()
     arrays = {name: np.asarray(getattr(reference, name)) for name in (
-        "patterns", "input_corner", "sample_index", "sample_weight", "dark_per_s", "gain", "feature_gain", "feature_offset")}
+        "patterns", "input_corner", "dark_per_s", "gain", "feature_gain", "feature_offset")}
+    arrays.update(sample_index=reference.sample_index[0], sample_weight=reference.sample_weight[0])  # no image axis
     arrays["dark"] = np.full(CAMERA, 12.0)  # the dark at the program's exposure, 3 ms (10 counts at 1 ms + 1000/s)
     np.savez_compressed(folder / "arrays.npz", **arrays)
     document = {
@@ -161,11 +162,11 @@ def test_a_version_1_folder_loads_with_its_one_exposure_and_dark(tmp_path) -> No
     np.testing.assert_allclose(loaded.dark_frame(0), 10.0)
     np.testing.assert_allclose(loaded.dark_frame(1), 14.0)
     resaved = OpticalProgram.load(loaded.save(tmp_path / "new"))
-    assert json.loads((tmp_path / "new" / "program.json").read_text())["schema"] == "osclc.program/3"
+    assert json.loads((tmp_path / "new" / "program.json").read_text())["schema"] == "osclc.program/4"
     np.testing.assert_allclose(resaved.dark_frame(1), 14.0)
     document["schema"] = "osclc.program/0"
     (folder / "program.json").write_text(json.dumps(document))
-    with pytest.raises(ProgramError, match="osclc.program/3"):
+    with pytest.raises(ProgramError, match="osclc.program/4"):
         OpticalProgram.load(folder)
 
 
@@ -179,6 +180,85 @@ def test_a_version_2_folder_loads_with_one_frame_per_pattern(tmp_path) -> None:
     loaded = OpticalProgram.load(folder)
     np.testing.assert_array_equal(loaded.frames, [1, 1])
     np.testing.assert_array_equal(loaded.exposure_s, [1e-3, 2e-3])
+
+
+def test_a_version_3_folder_loads_as_one_image_per_frame(tmp_path) -> None:
+    """An ``osclc.program/3`` folder (no ``tile_shift``, readout tables without the image axis) reads as before."""
+    reference = _program(_points(), frames=[1, 3])
+    folder = reference.save(tmp_path / "v3")
+    with np.load(folder / "arrays.npz") as data:
+        arrays = {name: data[name] for name in data.files if name != "tile_shift"}
+    arrays.update(sample_index=arrays["sample_index"][0], sample_weight=arrays["sample_weight"][0])
+    np.savez_compressed(folder / "arrays.npz", **arrays)
+    document = json.loads((folder / "program.json").read_text())
+    document["schema"] = "osclc.program/3"
+    for name in ("images_per_frame", "tile_shift"):
+        del document["input"][name]
+    document["arrays_sha256"] = hashlib.sha256((folder / "arrays.npz").read_bytes()).hexdigest()
+    (folder / "program.json").write_text(json.dumps(document))
+    loaded = OpticalProgram.load(folder)
+    assert loaded.images_per_frame == 1 and loaded.sample_index.shape == (1, 2, 4, 16)
+    np.testing.assert_array_equal(loaded.frames, [1, 3])
+    frames = np.random.default_rng(1).uniform(0, 100, (2, *CAMERA))
+    np.testing.assert_array_equal(loaded.readout(frames), reference.readout(frames))
+
+
+def _batched(shift: tuple[int, int] = (0, 6)) -> tuple[OpticalProgram, np.ndarray]:
+    """A 2-image program: image 1's windows are image 0's moved by 3 camera pixels along the rows; and its points."""
+    points = _points()
+    both = np.stack([points, points + np.array([3.0, 0.0])])
+    index, weight = zip(*(bicubic_taps(p, CAMERA) for p in both))
+    program = _program(points, sample_index=np.stack(index), sample_weight=np.stack(weight),
+                       input_corner=np.array([[2, 0]]), tile_shift=np.array([[0, 0], list(shift)]))
+    return program, both
+
+
+def test_each_batched_image_is_read_from_its_own_windows() -> None:
+    program, both = _batched()
+    assert program.images_per_frame == 2
+    # a linear ramp: bicubic interpolation reads it exactly, so each image's features are its own points' values
+    rows, cols = np.meshgrid(np.arange(CAMERA[0]), np.arange(CAMERA[1]), indexing="ij")
+    frame = 10.0 + 2.0 * (5.0 * rows + 0.5 * cols)  # dark 10, gain 2 -> corrected value 5 r + 0.5 c
+    features = program.readout(np.stack([frame, frame]), image=None)
+    assert features.shape == (2, 2, 2, 2)
+    for i in range(2):
+        expected = (5.0 * both[i, ..., 0] + 0.5 * both[i, ..., 1]) * program.feature_gain[:, None] + program.feature_offset[:, None]
+        np.testing.assert_allclose(features[i].reshape(2, 4), expected, rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(program.readout(np.stack([frame, frame]), image=i), features[i])
+    np.testing.assert_allclose(features[1] - features[0], np.broadcast_to(15.0 * program.feature_gain[:, None, None], (2, 2, 2)))
+
+
+def test_batch_canvas_places_each_image_on_its_tile(tmp_path) -> None:
+    program, _ = _batched()
+    images = np.random.default_rng(2).uniform(0, 1, (2, 1, 3, 3)).astype(np.float32)
+    canvas = program.batch_canvas(images)
+    for i, col in enumerate((0, 6)):
+        np.testing.assert_array_equal(canvas[2:8, col : col + 6], np.kron(images[i, 0], np.ones((2, 2), np.float32)))
+    assert canvas.sum() == pytest.approx(4 * images.sum())
+    np.testing.assert_array_equal(program.batch_canvas(images[:1]), program.input_canvas(images[0]))
+    with pytest.raises(ProgramError, match="images per frame"):
+        program.batch_canvas(np.zeros((3, 1, 3, 3)))
+    folder = program.save(tmp_path / "batched")
+    loaded = OpticalProgram.load(folder)
+    assert loaded.images_per_frame == 2
+    np.testing.assert_array_equal(loaded.tile_shift, program.tile_shift)
+    np.testing.assert_array_equal(loaded.sample_index, program.sample_index)
+    document = json.loads((folder / "program.json").read_text())
+    document["input"]["images_per_frame"] = 3
+    (folder / "program.json").write_text(json.dumps(document))
+    with pytest.raises(ProgramError, match="images_per_frame is 3"):
+        OpticalProgram.load(folder)
+
+
+@pytest.mark.parametrize("shift, match", [((0, 7), "outside"), ((0, 5), "overlap"), ((1, 0), "image 0 at")])
+def test_bad_tile_shifts_are_refused(shift: tuple[int, int], match: str) -> None:
+    program, _ = _batched()
+    with pytest.raises(ProgramError, match=match):
+        if match == "image 0 at":
+            _program(_points(), sample_index=program.sample_index, sample_weight=program.sample_weight,
+                     input_corner=np.array([[2, 0]]), tile_shift=np.array([list(shift), [0, 6]]))
+        else:
+            _batched(shift)
 
 
 def test_load_refuses_tampering_and_another_bench(tmp_path) -> None:

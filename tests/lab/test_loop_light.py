@@ -74,12 +74,12 @@ def test_light_threshold_is_a_fraction_of_the_calibrated_peak(compiled):
     _, program, _ = compiled
     check = LightCheck.for_program(program, 4095, 10.0)
     assert check is not None
-    used = program.sample_weight[program.pattern_channels[0]] != 0
+    used = program.sample_weight[0, program.pattern_channels[0]] != 0
     dark = program.tap_dark(0)[used]
     normalised = program.info["normalisation"]["exposure_s"][0]
     expected = LIGHT_FRACTION * (TARGET_FULL_SCALE * 4095 - dark.mean()) * program.exposure_s[0] / normalised
     assert check.thresholds[0] == pytest.approx(expected, rel=1e-12)
-    tap = program.sample_index[program.pattern_channels[0]][used][0]
+    tap = program.sample_index[0, program.pattern_channels[0]][used][0]
     image = program.dark_frame(0).copy()
     image.reshape(-1)[tap] += 0.99 * expected
     with pytest.raises(NoLight, match="pattern 0"):

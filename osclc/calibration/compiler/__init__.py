@@ -2,7 +2,8 @@
 then, on the bench, the exposures, frames and feature normalisation fitted and the best candidate chosen.
 
 Modules: ``pipeline`` (the steps of :func:`compile_program`), ``options``, ``kernel_resampling``, ``layout``,
-``slm_geometry``, ``patterns``, ``crosstalk``, ``readout``, ``bad_pixels``, ``camera_sampling``, ``frame_rate``,
+``layout_search`` (images per frame x channels per mask x masks, by predicted images/s), ``slm_geometry``, ``patterns``,
+``crosstalk``, ``readout``, ``bad_pixels``, ``camera_sampling``, ``frame_rate``,
 ``hashing``, ``record_cache``; measured on the bench: ``exposure``, ``normalisation``, ``candidates``.
 """
 

@@ -25,11 +25,10 @@ def _peak_readout(program: OpticalProgram, frames: np.ndarray) -> tuple[np.ndarr
     of its channels in ``frames`` [n_patterns, rows, cols], the dark at the pattern's exposure."""
     peak, signal = np.zeros(len(frames)), np.zeros(len(frames))
     for p, frame in enumerate(frames):
-        channels = program.pattern_channels[p]
-        used = program.sample_weight[channels] != 0
-        taps = frame.reshape(-1)[program.sample_index[channels][used]]
+        index, dark = program.used_taps(p)
+        taps = frame.reshape(-1)[index]
         peak[p] = float(taps.max())
-        signal[p] = float((taps - program.tap_dark(p)[used]).max())
+        signal[p] = float((taps - dark).max())
     return peak, signal
 
 

@@ -24,11 +24,12 @@ def frame_transfer_s(camera: CameraConfig) -> float:
     return transfer_time_s(camera.shape, camera.bit_depth, camera.link_MBps)
 
 
-def image_period_s(
+def stage_times_s(
     multiplex: str, c_out: int, bench_config: BenchConfig, exposure_s: float | Sequence[float], frames: int | Sequence[int] = 1,
-) -> float:
-    """Seconds per image for ``multiplex`` ("time" | "space") with ``c_out`` output channels; ``exposure_s`` (s) is
-    one exposure for every pattern or one per pattern (a program's per-pattern exposures), ``frames`` the frames
+) -> dict[str, float]:
+    """Seconds one frame spends per stage: ``input`` (the modulator settle), ``slm`` (the pattern switches) and
+    ``camera`` (the captures), for ``multiplex`` ("time" | "space") with ``c_out`` output channels; ``exposure_s`` (s)
+    is one exposure for every pattern or one per pattern (a program's per-pattern exposures), ``frames`` the frames
     averaged for every pattern or per pattern (a program's ``frames``)."""
     patterns = c_out if multiplex == "time" else 1
     switches = c_out if multiplex == "time" and c_out > 1 else 0
@@ -36,22 +37,31 @@ def image_period_s(
     counts = np.broadcast_to(np.asarray(frames, dtype=np.int64), (patterns,))
     camera, slm = bench_config.camera, bench_config.slm
     transfer = frame_transfer_s(camera)
-    return (
-        bench_config.input.settle_s
-        + switches * switch_time_s(slm.settle_s, slm.refresh_hz)
-        + sum(int(n) * capture_time_s(float(e), camera.readout_s, transfer) for e, n in zip(exposures, counts))
-    )
+    return {
+        "input": float(bench_config.input.settle_s),
+        "slm": switches * switch_time_s(slm.settle_s, slm.refresh_hz),
+        "camera": sum(int(n) * capture_time_s(float(e), camera.readout_s, transfer) for e, n in zip(exposures, counts)),
+    }
+
+
+def image_period_s(
+    multiplex: str, c_out: int, bench_config: BenchConfig, exposure_s: float | Sequence[float], frames: int | Sequence[int] = 1,
+    images: int = 1,
+) -> float:
+    """Seconds per image: the frame's :func:`stage_times_s` added up, shared by the ``images`` images tiled in it."""
+    return sum(stage_times_s(multiplex, c_out, bench_config, exposure_s, frames).values()) / images
 
 
 def predicted_frame_rate_hz(
     multiplex: str, c_out: int, bench_config: BenchConfig, exposure_s: float | Sequence[float], frames: int | Sequence[int] = 1,
+    images: int = 1,
 ) -> float:
     """Images per second (inverse of :func:`image_period_s`; infinite for an all-zero timing model)."""
-    period = image_period_s(multiplex, c_out, bench_config, exposure_s, frames)
+    period = image_period_s(multiplex, c_out, bench_config, exposure_s, frames, images)
     return math.inf if period <= 0 else 1.0 / period
 
 
 def update_program_rate(program: OpticalProgram, bench_config: BenchConfig) -> None:
     """Re-predict the rate of ``program``'s multiplexing from its exposures and frames (after they were measured)."""
     program.frame_rate_hz[program.multiplex] = predicted_frame_rate_hz(
-        program.multiplex, program.out_channels, bench_config, program.exposure_s, program.frames)
+        program.multiplex, program.out_channels, bench_config, program.exposure_s, program.frames, program.images_per_frame)

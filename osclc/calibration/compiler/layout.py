@@ -10,6 +10,13 @@ Multiplexing:
 - ``"time"``: one mask per output channel, all at the same carrier ``tau0``; one capture each.
 - ``"space"``: one mask holding every output channel, channel ``o`` at ``tau0 + grid offset``: a grid of
   tiles of pitch ``P + N + margin`` so that no channel's output reaches another's readout window.
+- both (``per_mask`` channels on each of ``ceil(c_out / per_mask)`` masks): channel ``o`` on tile ``o % per_mask``.
+
+Optical batching (``images`` > 1): several input images on the input modulator in one frame, on a grid whose
+pitch is the whole readout block of one image (its channel tiles, each ``P + N + margin`` wide: the linear
+convolution of an N-pixel image with a kernel of support K <= P - N + 1 spans N + K - 1 <= P pixels, plus the
+readout margin, so a guard of at least K - 1 + margin separates neighbouring images' outputs). Shift invariance
+puts image ``i``'s outputs at its own offset ``image_shift[i]``; its zero order and cross terms move with it.
 
 Input channels (``c_in > 1``) are always tiled on the input modulator (coherent superposition does the
 channel sum; intensity detection could not), each channel's kernel carrying the opposite shift so the
@@ -24,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -121,6 +128,13 @@ class Layout:
     """[c_out, 2] output-plane shift ``tau`` of each output channel (mask linear phase)."""
     carrier: np.ndarray
     """[2] the common carrier ``tau0`` (for the grating encoding: the grating's own shift)."""
+    image_shift: np.ndarray = field(default_factory=lambda: np.zeros((1, 2)))
+    """[images, 2] shift of each batched image (input modulator and output plane alike) from image 0."""
+
+    @property
+    def images(self) -> int:
+        """Input images per frame."""
+        return int(self.image_shift.shape[0])
 
 
 def tile_offsets(count: int, pitch: float) -> np.ndarray:
@@ -171,38 +185,48 @@ def plan_layout(
     camera_affine: np.ndarray,
     camera_shape: tuple[int, int],
     block: int = 1,
+    per_mask: int | None = None,
+    images: int = 1,
 ) -> Layout | None:
     """The layout with the smallest carrier that fits, or None.
 
     ``readout_start`` [c_out, 2]: start of each channel's P-wide readout interval in the folded model's
     window coordinates (:func:`osclc.calibration.compiler.kernel_resampling.readout_start`). ``block``: square size
-    of the double-phase checkerboard (SLM pixels).
+    of the double-phase checkerboard (SLM pixels). ``per_mask``: output channels sharing one mask (default 1 for
+    ``"time"``, ``c_out`` for ``"space"``); ``images``: input images tiled in one frame (optical batching).
     """
+    if images < 1:
+        raise ValueError(f"images={images}: give at least one input image per frame")
     n = input_size
+    per_mask = (1 if multiplex == "time" else c_out) if per_mask is None else min(int(per_mask), c_out)
     pitch = pad + n + 2 * MARGIN_PX
     in_offsets = np.stack([np.arange(c_in) * pitch, np.zeros(c_in)], axis=1)
-    block_rows = in_offsets[-1, 0] + n
-    corner0 = np.array([(input_shape[0] - block_rows) // 2, (input_shape[1] - n) // 2], dtype=np.float64)
+    tiles = tile_offsets(per_mask, pitch)[np.arange(c_out) % per_mask]
+    image_pitch = np.maximum(np.ptp(tiles, axis=0) + pitch, np.array([in_offsets[-1, 0] + pitch, pitch]))
+    image_shift = tile_offsets(images, 1.0) * image_pitch
+    image_shift -= image_shift[0]
+    block_shape = np.array([in_offsets[-1, 0] + n, n]) + np.ptp(image_shift, axis=0)
+    corner0 = np.array([(input_shape[0] - block_shape[0]) // 2, (input_shape[1] - block_shape[1]) // 2], dtype=np.float64)
     if corner0.min() < 0:
         return None
     corners = corner0 + in_offsets
-    anchor = corner0 + np.array([block_rows, n]) / 2
+    anchor = corner0 + block_shape / 2
     origin = corner0 - (pad - n) // 2  # output-plane point of window coordinate 0 (channel 0's frame)
-    tiles = tile_offsets(c_out, pitch) if multiplex == "space" else np.zeros((c_out, 2))
-    windows = origin + np.asarray(readout_start, dtype=np.float64) + tiles + pad / 2  # window centres at tau = 0
+    own = origin + np.asarray(readout_start, dtype=np.float64) + tiles + pad / 2  # image 0's window centres at tau = 0
+    windows = (own[None] + image_shift[:, None]).reshape(-1, 2)
     half = np.full(2, pad / 2)
     extra = (n - 1) / 2 + MARGIN_PX
     lo, hi = windows.min(axis=0) - half - extra, windows.max(axis=0) + half + extra
-    zero = Boxes.of(corners + n / 2, n / 2 + pad / 2 + MARGIN_PX, 0.0)
+    zero = Boxes.of((corners[None] + image_shift[:, None]).reshape(-1, 2) + n / 2, n / 2 + pad / 2 + MARGIN_PX, 0.0)
     bad = nuisance(encoding, zero, anchor, (lo + hi) / 2, (hi - lo) / 2, lattice, pad, n, block)
     cross = [in_offsets[i] - in_offsets[j] for i in range(c_in) for j in range(c_in) if i != j]
     for d in cross:
         bad = bad + Boxes.of(windows + d, half + extra, 1.0)
-    origin_tau = np.zeros((1, 2))
-    if multiplex == "space" and c_out > 1:
-        for o in range(c_out):
-            others = Boxes.of(np.delete(windows, o, axis=0), half + extra, 1.0)
-            if meets(windows[o : o + 1], half, others, origin_tau, lattice)[0]:
+    if per_mask > 1 or images > 1:
+        mask = np.tile(np.arange(c_out) // per_mask, images)
+        for w in range(len(windows)):
+            others = np.flatnonzero((mask == mask[w]) & (np.arange(len(windows)) != w))
+            if others.size and meets(windows[w : w + 1], half, Boxes.of(windows[others], half + extra, 1.0), np.zeros((1, 2)), lattice)[0]:
                 return None
     # all windows together: their bounding box (on the camera, and clear of every nuisance term)
     union = ((windows.min(axis=0) + windows.max(axis=0)) / 2)[None, :]
@@ -213,7 +237,7 @@ def plan_layout(
         free = ~meets(union, union_half, bad, chunk, lattice)
         if free.any():
             tau = chunk[np.argmax(free)]
-            return Layout(multiplex, corners, in_offsets, tiles + tau, tau)
+            return Layout(multiplex, corners, in_offsets, tiles + tau, tau, image_shift)
     return None
 
 

@@ -35,6 +35,7 @@ class CompileKeywords(TypedDict, total=False):
     input_scale: int
     block: int | None
     fringing_px: float | None
+    images_per_frame: int
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class CompileOptions:
       :data:`DOUBLE_PHASE_BLOCKS` whose layout fits.
     - ``fringing_px``: the SLM's crosstalk blur (sigma, SLM pixels) the patterns are pre-compensated for
       (:mod:`osclc.calibration.compiler.crosstalk`); None: the calibration's measured value, 0 for none.
+    - ``images_per_frame``: input images tiled on the modulator in one frame (optical batching), >= 1.
     """
 
     multiplex: str = "auto"
@@ -65,8 +67,11 @@ class CompileOptions:
     input_scale: int = 1
     block: int | None = None
     fringing_px: float | None = None
+    images_per_frame: int = 1
 
     def __post_init__(self) -> None:
+        if int(self.images_per_frame) < 1:
+            raise CompileError(f"images_per_frame={self.images_per_frame}: must be an integer >= 1 (images tiled per frame)")
         if self.multiplex not in MULTIPLEX:
             raise CompileError(f"multiplex={self.multiplex!r}; use one of {', '.join(MULTIPLEX)}")
         if self.encoding not in ENCODING_CHOICES:

@@ -107,9 +107,10 @@ def _compile(folded: FoldedOperator, calibration: CalibrationRecord, config: Ben
     centres = np.array([kr.kernel_centre(kernel[:, o], pad) for o in range(c_out)])
     starts = np.array([[kr.readout_start(c, size, pad) for c in centre] for centre in centres])
     frame = ImageFrame(calibration, pad, int(options.input_scale))
-    block, layouts = _layouts(options.blocks(encoding), encoding, kernel.shape, size, starts, frame)
+    images = int(options.images_per_frame)
+    block, layouts = _layouts(options.blocks(encoding), encoding, kernel.shape, size, starts, frame, images)
     rates = {
-        mode: (frame_rate.predicted_frame_rate_hz(mode, c_out, config, exposure) if layouts[mode] is not None else None)
+        mode: (frame_rate.predicted_frame_rate_hz(mode, c_out, config, exposure, 1, images) if layouts[mode] is not None else None)
         for mode in layouts
     }
     chosen = _choose(options.multiplex, rates, c_out)
@@ -134,6 +135,7 @@ def _compile(folded: FoldedOperator, calibration: CalibrationRecord, config: Ben
         camera_shape=calibration.camera_shape, sample_index=index, sample_weight=weight, dark=dark_at(calibration, exposure),
         dark_per_s=calibration.dark_per_s, gain=calibration.gain_frame, feature_gain=np.ones(c_out),
         feature_offset=np.zeros(c_out), exposure_s=exposure, model_hash=model_hash(folded),
+        tile_shift=np.rint(layout.image_shift * frame.scale).astype(np.int64),
         calibration_hash=calibration.content_hash, bench_hash=bench_config_hash(config), frame_rate_hz=rates,
         info={
             "pad": pad, "input_scale": frame.scale, "input_pixel_width": options.pixel_width,
@@ -150,6 +152,7 @@ def _compile(folded: FoldedOperator, calibration: CalibrationRecord, config: Ben
 
 def _layouts(
     blocks: list[int], encoding: str, shape: tuple[int, ...], size: int, starts: np.ndarray, frame: ImageFrame,
+    images: int = 1,
 ) -> tuple[int, dict[str, Layout | None]]:
     """The time and space layouts (None where it does not fit) of the first double-phase square size in ``blocks``
     for which either fits (the last one tried when none does), and that size. ``shape``: the kernel's."""
@@ -158,7 +161,7 @@ def _layouts(
         layouts: dict[str, Layout | None] = {
             mode: plan_layout(
                 mode, encoding, c_in, c_out, size, frame.model_pad, starts, frame.input_shape, frame.lattice,
-                frame.camera_affine, frame.camera_shape, block,
+                frame.camera_affine, frame.camera_shape, block, images=images,
             )
             for mode in ("time", "space")
         }

@@ -22,25 +22,28 @@ from osclc.calibration.record import CalibrationRecord, apply_affine
 def readout_tables(
     layout: Layout, starts: np.ndarray, frame: ImageFrame, size: int, out_size: tuple[int, int],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bicubic camera taps [c_out, h*w, 16] (flat indices, weights) of every model grid point of every channel.
+    """Bicubic camera taps [images, c_out, h*w, 16] (flat indices, weights) of every model grid point of every channel
+    of every image of the frame (each image's outputs at its own ``layout.image_shift``).
 
     ``starts`` [c_out, 2]: each channel's readout start on the model's P window (``frame.model_pad``); ``size``: N.
     """
     pad = frame.model_pad
     origin = layout.input_corner[0] - (pad - size) // 2
     indices, weights = [], []
-    for o, (start_r, start_c) in enumerate(starts):
-        rows = kr.readout_positions(start_r, out_size[0], pad)
-        cols = kr.readout_positions(start_c, out_size[1], pad)
-        points = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2) + origin + layout.output_shift[o]
-        camera = apply_affine(frame.camera_affine, points)
-        try:
-            index, weight = bicubic_taps(camera, frame.camera_shape)
-        except ValueError as exc:
-            raise CompileError(f"output channel {o}: {exc}") from exc
-        indices.append(index)
-        weights.append(weight)
-    return np.stack(indices), np.stack(weights)
+    for i, shift in enumerate(layout.image_shift):
+        for o, (start_r, start_c) in enumerate(starts):
+            rows = kr.readout_positions(start_r, out_size[0], pad)
+            cols = kr.readout_positions(start_c, out_size[1], pad)
+            points = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2) + origin + layout.output_shift[o]
+            camera = apply_affine(frame.camera_affine, points + shift)
+            try:
+                index, weight = bicubic_taps(camera, frame.camera_shape)
+            except ValueError as exc:
+                raise CompileError(f"image {i}, output channel {o}: {exc}") from exc
+            indices.append(index)
+            weights.append(weight)
+    shape = (len(layout.image_shift), len(starts), -1, 16)
+    return np.stack(indices).reshape(shape), np.stack(weights).reshape(shape)
 
 
 def dark_at(calibration: CalibrationRecord, exposure_s: float) -> np.ndarray:

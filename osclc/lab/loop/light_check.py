@@ -60,11 +60,11 @@ class LightCheck:
         if normalised is None or len(normalised) != len(program.patterns):
             return None
         taps, dark, thresholds = [], [], []
-        for p, channels in enumerate(program.pattern_channels):
-            used = program.sample_weight[channels] != 0
-            taps.append(program.sample_index[channels][used])
-            dark.append(program.tap_dark(p)[used])
-            if not used.any() or normalised[p] >= longest_exposure_s * (1 - 1e-9):
+        for p in range(len(program.pattern_channels)):
+            index, tap_dark = program.used_taps(p, image=0)
+            taps.append(index)
+            dark.append(tap_dark)
+            if not index.size or normalised[p] >= longest_exposure_s * (1 - 1e-9):
                 thresholds.append(np.nan)
                 continue
             peak = (TARGET_FULL_SCALE * max_count - float(np.mean(dark[-1]))) * program.exposure_s[p] / normalised[p]

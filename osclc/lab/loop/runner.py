@@ -199,6 +199,9 @@ def run_loop(
         raise ValueError(f"images must be [N, C, H, W], got shape {images.shape}")
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"{len(labels)} labels for {len(images)} images")
+    if program.images_per_frame != 1:
+        raise ValueError(f"the loop shows one image per frame; this program tiles {program.images_per_frame} images per "
+                         "frame: run it with osclc.calibration.execute.run_batch, or compile it with images_per_frame=1")
     feature_shape = (program.out_channels, *program.out_size)
     prepare(bench, program)  # shapes checked, emission on, first pattern shown at its exposure
     stages = [Stage("optical", _optical_stage(bench, program, loop)), Stage("readout", _readout_stage(program))]
