@@ -144,3 +144,18 @@ def test_infer_command_exits_1_naming_the_dark_frames(compiled, tmp_path, capsys
     info = read_run(run_folder)
     assert info.status == "degraded" and info.metrics()["lost_frames"] > 0
 
+
+
+def test_infer_with_the_interlock_open_before_the_first_frame_ends_degraded_not_as_bad_input(compiled, tmp_path, capsys):
+    """Found by the soak: with no completed frame the latency report refused the run as bad input (exit 2, failed)."""
+    folder, _, _ = compiled
+    bench_yaml = tmp_path / "bench.yaml"
+    bench_yaml.write_text(yaml.safe_dump(_bench(faults={"interlock_opens_after_calls": 5}).model_dump(mode="json")))
+    runs = tmp_path / "runs"
+    code = main(["--runs-dir", str(runs), "--device", "cpu", "infer", "--bench", str(bench_yaml), "--program", str(folder),
+                 "--dataset", "digits", "--limit", "4"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "nothing to measure" not in err
+    (run_folder,) = [p for p in runs.iterdir() if p.is_dir()]
+    info = read_run(run_folder)
+    assert info.status == "degraded" and info.metrics()["lost_frames"] == 4

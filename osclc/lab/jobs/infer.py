@@ -150,6 +150,11 @@ def infer(options: InferOptions, context: JobContext = DEFAULT_CONTEXT, backend:
         acc = accuracy_interval(correct, len(labels))
         metrics = {"accuracy": acc.as_dict(), "frames": outcome.frames, "lost_frames": outcome.lost}
         run.set_metrics(**metrics)
+        if outcome.lost >= outcome.frames:
+            # nothing completed (e.g. the interlock opened before the first frame): no latency to measure; the run
+            # ends degraded (exit 1) with the causes the loop recorded, not as bad input
+            run.degrade(f"none of the {outcome.frames} frames completed; see the lost frames' causes in the run's records")
+            return InferResult(run.folder, outcome, metrics, budget)
         report = write_latency_report(run.folder, device, options.teacher, options.student, repeat=options.baseline_repeat)
         metrics["latency"] = report["report"]
         metrics["baselines"] = report["baselines"]
